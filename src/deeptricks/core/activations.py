@@ -1,0 +1,60 @@
+"""Elementwise nonlinearities and their derivatives.
+
+=========  ======================  ==========================
+name       f(x)                    f'(x)
+=========  ======================  ==========================
+ReLU       max(x, 0)               1 if x > 0 else 0
+Tanh       tanh(x)                 1 - tanh(x)²
+Sigmoid    1 / (1 + e^(-x))        σ(x) (1 - σ(x))   (at most 1/4)
+=========  ======================  ==========================
+
+The sigmoid's derivative never exceeds 1/4, so a deep sigmoid stack
+multiplies the gradient by at most 1/4 per layer: the vanishing gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .module import Layer, as_batch
+
+
+class ReLU(Layer):
+    def forward(self, x):
+        x = as_batch(x)
+        self._pos = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, dy):
+        return dy * self._pos
+
+
+class Tanh(Layer):
+    def forward(self, x):
+        self._y = np.tanh(as_batch(x))
+        return self._y
+
+    def backward(self, dy):
+        return dy * (1 - self._y * self._y)
+
+
+class Sigmoid(Layer):
+    def forward(self, x):
+        x = as_batch(x)
+        # σ(x) = ½(1 + tanh(x/2)): stable for large |x| and exact in float32.
+        self._y = 0.5 * (1 + np.tanh(0.5 * x))
+        return self._y
+
+    def backward(self, dy):
+        return dy * self._y * (1 - self._y)
+
+
+ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}
+
+
+def activation(name: str) -> Layer:
+    """Build an activation layer by name: ``"relu"``, ``"tanh"`` or ``"sigmoid"``."""
+    try:
+        return ACTIVATIONS[name]()
+    except (KeyError, TypeError):
+        raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}; got {name!r}") from None

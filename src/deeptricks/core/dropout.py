@@ -1,0 +1,88 @@
+"""Inverted dropout (Srivastava et al., 2014).
+
+Training, with drop probability ``p``::
+
+    m ~ Bernoulli(1 - p)          one keep/drop draw per unit, fresh every forward
+    y = x · m / (1 - p)           survivors are scaled up by 1 / (1 - p)
+
+so that ``E[y] = x``: on average a unit delivers the same signal it does at
+test time, when dropout is the identity (``y = x``). Backward uses the same
+mask: ``dL/dx = dL/dy · m / (1 - p)``.
+
+With ``scale=False`` the survivors are not scaled, so ``E[y] = (1 - p) x`` in
+training while test time still gives ``x``: the deployment bug of forgetting
+the scaling.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .module import Layer, as_batch, check_number, make_rng
+
+
+def check_p(p) -> float:
+    """A drop probability must be a real number with ``0 <= p < 1``."""
+    return check_number(p, "p (dropout rate)", low=0.0, high=1.0, high_open=True)
+
+
+class Dropout(Layer):
+    """Zero each unit with probability ``p`` in training; identity in eval mode.
+
+    ``mask`` holds the boolean keep-mask of the last training forward pass
+    (``True`` = kept). Call :meth:`freeze` with uniforms in [0, 1) to reuse the
+    same random numbers on every forward: unit ``i`` is kept when
+    ``u[i] >= p``, so raising ``p`` only ever switches more units off.
+    """
+
+    def __init__(self, p: float = 0.5, *, scale: bool = True, rng=None):
+        super().__init__()
+        self.p = check_p(p)
+        self.scale = bool(scale)
+        self.rng = make_rng(rng)
+        self.mask: np.ndarray | None = None
+        self.noise: np.ndarray | None = None
+
+    def set_p(self, p: float) -> None:
+        self.p = check_p(p)
+
+    def freeze(self, u: np.ndarray | None) -> None:
+        """Reuse the uniforms ``u`` for every forward (``None`` draws fresh ones)."""
+        self.noise = None if u is None else np.asarray(u)
+
+    def draw_mask(self, shape) -> np.ndarray:
+        """Keep-mask: ``True`` with probability ``1 - p``."""
+        if self.noise is not None:
+            if self.noise.shape != tuple(shape):
+                raise ValueError(f"frozen noise has shape {self.noise.shape}; input has shape {tuple(shape)}")
+            u = self.noise
+        else:
+            u = self.rng.random(shape, dtype=np.float32)
+        return u >= self.p
+
+    @property
+    def multiplier(self) -> float:
+        """What a surviving unit is multiplied by in training."""
+        return 1.0 / (1.0 - self.p) if self.scale else 1.0
+
+    def forward(self, x):
+        x = as_batch(x)
+        if not self.training or self.p == 0.0:
+            self.mask = None
+            return x
+        self.mask = self.draw_mask(x.shape)
+        y = x * self.mask
+        if self.scale:
+            y *= x.dtype.type(self.multiplier)
+        return y
+
+    def backward(self, dy):
+        if self.mask is None:
+            return dy
+        dx = dy * self.mask
+        if self.scale:
+            dx *= dx.dtype.type(self.multiplier)
+        return dx
+
+    def __repr__(self):
+        return f"Dropout(p={self.p:g}, scale={self.scale})"

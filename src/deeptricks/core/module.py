@@ -1,0 +1,142 @@
+"""The layer protocol every piece of the engine follows.
+
+A layer maps a ``(batch, features)`` array ``x`` to ``y = f(x)``.
+
+* ``forward(x)`` computes ``y`` and caches what the backward pass needs.
+* ``backward(dy)`` takes ``dL/dy`` and returns ``dL/dx``, filling ``grads``
+  with ``dL/dθ`` for every parameter ``θ`` in ``params``.
+* ``train()`` / ``eval()`` switch the mode; ``training`` is ``True`` after
+  construction, as in PyTorch.
+
+The input's floating dtype is kept: float32 in, float32 out.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = ["Layer", "as_batch", "check_features", "check_number", "check_int", "make_rng"]
+
+
+class Layer:
+    """Base class: no parameters, identity in both modes."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.training = True
+
+    # -- mode -----------------------------------------------------------
+    def train(self, mode: bool = True) -> "Layer":
+        """Switch to training mode (or to eval mode with ``mode=False``)."""
+        self.training = bool(mode)
+        for child in self.children():
+            child.train(mode)
+        return self
+
+    def eval(self) -> "Layer":
+        """Switch to evaluation (inference) mode."""
+        return self.train(False)
+
+    # -- structure ------------------------------------------------------
+    def children(self) -> list["Layer"]:
+        """Direct sub-layers (none for a leaf layer)."""
+        return []
+
+    def modules(self):
+        """This layer and every layer below it, depth first."""
+        yield self
+        for child in self.children():
+            yield from child.modules()
+
+    def zero_grad(self) -> None:
+        for layer in self.modules():
+            layer.grads = {}
+
+    def num_parameters(self) -> int:
+        return sum(p.size for layer in self.modules() for p in layer.params.values())
+
+    # -- computation ----------------------------------------------------
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return as_batch(x)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        return dy
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+# -- argument checking shared by every layer -------------------------------
+
+def as_batch(x, name: str = "x") -> np.ndarray:
+    """Return ``x`` as a 2-D floating array, or raise ``ValueError``.
+
+    Integer or boolean input is converted to float64; float16/32/64 are kept.
+    """
+    arr = np.asarray(x)
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (batch, features); got {arr.ndim}-D shape {arr.shape}"
+        )
+    if not np.issubdtype(arr.dtype, np.floating):
+        if not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_):
+            raise ValueError(f"{name} must hold numbers; got dtype {arr.dtype}")
+        arr = arr.astype(np.float64)
+    return arr
+
+
+def check_features(x: np.ndarray, expected: int, layer: str) -> None:
+    if x.shape[1] != expected:
+        raise ValueError(
+            f"{layer} expects {expected} features per example; got input of shape {x.shape}"
+        )
+
+
+def check_number(value, name: str, *, low=None, high=None, low_open=False, high_open=False) -> float:
+    """Validate a real number against an interval and return it as ``float``.
+
+    Raises ``ValueError`` naming ``name`` and the allowed range for anything
+    else: NaN, infinities, strings, booleans, out-of-range numbers.
+    """
+    lo_b = "(" if low_open else "["
+    hi_b = ")" if high_open else "]"
+    rng = f"{lo_b}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi_b}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number in {rng}; got {value!r}")
+    v = float(value)
+    ok = np.isfinite(v)
+    if ok and low is not None:
+        ok = v > low if low_open else v >= low
+    if ok and high is not None:
+        ok = v < high if high_open else v <= high
+    if not ok:
+        raise ValueError(f"{name} must be a number in {rng}; got {value!r}")
+    return v
+
+
+def check_int(value, name: str, *, low: int = 1, high: int | None = None) -> int:
+    """Validate an integer ``low <= value <= high``; raise ``ValueError`` otherwise."""
+    rng = f"[{low}, {'inf' if high is None else high}]"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer in {rng}; got {value!r}")
+    v = int(value)
+    if v < low or (high is not None and v > high):
+        raise ValueError(f"{name} must be an integer in {rng}; got {value!r}")
+    return v
+
+
+def make_rng(rng) -> np.random.Generator:
+    """Accept ``None``, an int seed or a ``Generator``."""
+    if rng is None:
+        return np.random.default_rng()
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise ValueError(f"rng must be None, an integer seed or a numpy Generator; got {rng!r}")

@@ -1,0 +1,68 @@
+"""Fast summaries of activations for plotting: histograms and per-layer statistics.
+
+``histogram`` bins values on a fixed grid of ``bins`` equal-width bins on
+``[lo, hi]`` with one ``np.bincount``: bin ``k`` holds ``e_k <= x < e_{k+1}``
+(the last bin also holds ``x = hi``), exactly as ``np.histogram`` does, but
+several times faster. Values outside the range are counted in ``under`` and
+``over`` instead of being dropped silently; NaN is counted in ``nan``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Histogram:
+    counts: np.ndarray     # (bins,)
+    edges: np.ndarray      # (bins + 1,)
+    under: int = 0
+    over: int = 0
+    nan: int = 0
+
+
+def histogram(x: np.ndarray, lo: float, hi: float, bins: int = 50) -> Histogram:
+    """Equal-width histogram of ``x`` on ``[lo, hi]`` (see the module docstring)."""
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        raise ValueError(f"histogram range must be finite with hi > lo; got [{lo}, {hi}]")
+    x = np.asarray(x).ravel()
+    xf = x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
+    dt = xf.dtype.type
+    with np.errstate(over="ignore", invalid="ignore"):
+        t = (xf - dt(lo)) * dt(bins / (hi - lo))
+    nan_mask = np.isnan(t)
+    n_nan = int(nan_mask.sum())
+    if n_nan:
+        t[nan_mask] = -1.0
+    np.floor(t, out=t)
+    np.clip(t, -1, bins, out=t)
+    counts = np.bincount(t.astype(np.intp) + 1, minlength=bins + 2)
+    at_hi = int(np.count_nonzero(x == hi))
+    counts[bins] += at_hi
+    counts[bins + 1] -= at_hi
+    return Histogram(counts[1:bins + 1], np.linspace(lo, hi, bins + 1),
+                     int(counts[0]) - n_nan, int(counts[bins + 1]), n_nan)
+
+
+@dataclass
+class LayerStats:
+    mean: float
+    std: float
+    min: float
+    max: float
+    frac_zero: float
+    finite: bool
+
+
+def layer_stats(x: np.ndarray) -> LayerStats:
+    """Mean, standard deviation, extremes and the fraction of exact zeros of one layer."""
+    x = np.asarray(x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        x64 = x.astype(np.float64, copy=False)
+        finite = bool(np.isfinite(x64).all())
+        mean = float(x64.mean())
+        std = float(x64.std())
+    return LayerStats(mean, std, float(x64.min()), float(x64.max()),
+                      float(np.count_nonzero(x == 0) / max(x.size, 1)), finite)
