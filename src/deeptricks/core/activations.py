@@ -21,12 +21,11 @@ from .module import Layer, as_batch
 
 class ReLU(Layer):
     def forward(self, x):
-        x = as_batch(x)
-        self._pos = x > 0
-        return np.maximum(x, 0)
+        self._y = np.maximum(as_batch(x), 0)
+        return self._y
 
     def backward(self, dy):
-        return dy * self._pos
+        return dy * (self._y > 0)
 
 
 class Tanh(Layer):

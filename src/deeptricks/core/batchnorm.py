@@ -97,19 +97,24 @@ class BatchNorm(Layer):
         xhat, inv_std = self.xhat, self._inv_std
         if xhat is None:
             raise RuntimeError("BatchNorm.backward called before forward")
+        dgamma = np.einsum("ij,ij->j", dy, xhat)       # Σ_i dy · x̂
+        dbeta = dy.sum(axis=0)                          # Σ_i dy
+        scale = inv_std
         if self.affine:
             gamma = self.params["gamma"]
-            self.grads["gamma"] = np.einsum("ij,ij->j", dy, xhat).astype(gamma.dtype, copy=False)
-            self.grads["beta"] = dy.sum(axis=0).astype(gamma.dtype, copy=False)
-            dxhat = dy * gamma.astype(dy.dtype, copy=False)
-        else:
-            dxhat = dy
+            self.grads["gamma"] = dgamma.astype(gamma.dtype, copy=False)
+            self.grads["beta"] = dbeta.astype(gamma.dtype, copy=False)
+            scale = inv_std * gamma.astype(dy.dtype, copy=False)
         if not self.training:
-            return dxhat * inv_std
+            return dy * scale
+        # With dx̂ = γ dy: Σ_i dx̂ = γ dβ and Σ_i dx̂ x̂ = γ dγ, so
+        # dx = γ / (N √(σ² + ε)) · (N dy - dβ - x̂ dγ)
         n = dy.shape[0]
-        sum_dxhat = dxhat.sum(axis=0)
-        sum_dxhat_xhat = np.einsum("ij,ij->j", dxhat, xhat)
-        return (inv_std / n) * (n * dxhat - sum_dxhat - xhat * sum_dxhat_xhat)
+        dx = dy * dy.dtype.type(n)
+        dx -= dbeta
+        dx -= xhat * dgamma
+        dx *= scale / dy.dtype.type(n)
+        return dx
 
     def __repr__(self):
         return f"BatchNorm({self.num_features}, momentum={self.momentum}, affine={self.affine})"

@@ -30,9 +30,11 @@ class Dropout(Layer):
     """Zero each unit with probability ``p`` in training; identity in eval mode.
 
     ``mask`` holds the boolean keep-mask of the last training forward pass
-    (``True`` = kept). Call :meth:`freeze` with uniforms in [0, 1) to reuse the
-    same random numbers on every forward: unit ``i`` is kept when
-    ``u[i] >= p``, so raising ``p`` only ever switches more units off.
+    (``True`` = kept). The draw: 32 random bits ``u`` per unit, kept when
+    ``u >= round(p · 2³²)``, which is Bernoulli(1 - p) to within 2⁻³² and twice
+    as fast as drawing floats. Call :meth:`freeze` with noise from
+    :meth:`draw_noise` to reuse the same bits on every forward: raising ``p``
+    then only ever switches more units off.
     """
 
     def __init__(self, p: float = 0.5, *, scale: bool = True, rng=None):
@@ -46,9 +48,19 @@ class Dropout(Layer):
     def set_p(self, p: float) -> None:
         self.p = check_p(p)
 
-    def freeze(self, u: np.ndarray | None) -> None:
-        """Reuse the uniforms ``u`` for every forward (``None`` draws fresh ones)."""
-        self.noise = None if u is None else np.asarray(u)
+    def draw_noise(self, shape) -> np.ndarray:
+        """Uniform random ``uint32`` values of the given shape."""
+        n = int(np.prod(shape))
+        raw = self.rng.bit_generator.random_raw((n + 1) // 2)
+        return raw.view(np.uint32)[:n].reshape(shape)
+
+    def freeze(self, noise: np.ndarray | None) -> None:
+        """Reuse ``noise`` (``uint32``, from :meth:`draw_noise`) on every forward; ``None`` draws afresh."""
+        if noise is not None:
+            noise = np.asarray(noise)
+            if noise.dtype != np.uint32:
+                raise ValueError(f"frozen noise must be uint32 (see draw_noise); got {noise.dtype}")
+        self.noise = noise
 
     def draw_mask(self, shape) -> np.ndarray:
         """Keep-mask: ``True`` with probability ``1 - p``."""
@@ -57,8 +69,8 @@ class Dropout(Layer):
                 raise ValueError(f"frozen noise has shape {self.noise.shape}; input has shape {tuple(shape)}")
             u = self.noise
         else:
-            u = self.rng.random(shape, dtype=np.float32)
-        return u >= self.p
+            u = self.draw_noise(shape)
+        return u >= np.uint32(min(round(self.p * 2**32), 2**32 - 1))
 
     @property
     def multiplier(self) -> float:

@@ -65,7 +65,11 @@ class LayerNorm(Layer):
         d = dy.shape[1]
         sum_dxhat = dxhat.sum(axis=1, keepdims=True)
         sum_dxhat_xhat = np.einsum("ij,ij->i", dxhat, xhat)[:, None]
-        return (inv_std / d) * (d * dxhat - sum_dxhat - xhat * sum_dxhat_xhat)
+        dx = dxhat * dy.dtype.type(d)
+        dx -= sum_dxhat
+        dx -= xhat * sum_dxhat_xhat
+        dx *= inv_std / dy.dtype.type(d)
+        return dx
 
     def __repr__(self):
         return f"LayerNorm({self.num_features}, affine={self.affine})"

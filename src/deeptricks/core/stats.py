@@ -28,20 +28,24 @@ def histogram(x: np.ndarray, lo: float, hi: float, bins: int = 50) -> Histogram:
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
         raise ValueError(f"histogram range must be finite with hi > lo; got [{lo}, {hi}]")
     x = np.asarray(x).ravel()
-    xf = x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
-    dt = xf.dtype.type
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float64)
+    dt = x.dtype.type
+    top = x.max() if x.size else dt(lo)
+    n_nan = int(np.isnan(x).sum()) if np.isnan(top) else 0
+    # t = 1 + (x - lo) · bins / (hi - lo): under-range values fall below 1 and
+    # truncate to slot 0, over-range ones clip to slot bins + 1.
+    s = bins / (hi - lo)
     with np.errstate(over="ignore", invalid="ignore"):
-        t = (xf - dt(lo)) * dt(bins / (hi - lo))
-    nan_mask = np.isnan(t)
-    n_nan = int(nan_mask.sum())
-    if n_nan:
-        t[nan_mask] = -1.0
-    np.floor(t, out=t)
-    np.clip(t, -1, bins, out=t)
-    counts = np.bincount(t.astype(np.intp) + 1, minlength=bins + 2)
-    at_hi = int(np.count_nonzero(x == hi))
-    counts[bins] += at_hi
-    counts[bins + 1] -= at_hi
+        t = x * dt(s)
+        t += dt(1 - lo * s)
+    np.fmax(t, 0, out=t)          # fmax also turns NaN into 0 (counted apart below)
+    np.fmin(t, bins + 1, out=t)
+    counts = np.bincount(t.astype(np.intp), minlength=bins + 2)
+    if not top < hi:              # values equal to hi belong to the last bin
+        at_hi = int(np.count_nonzero(x == dt(hi)))
+        counts[bins] += at_hi
+        counts[bins + 1] -= at_hi
     return Histogram(counts[1:bins + 1], np.linspace(lo, hi, bins + 1),
                      int(counts[0]) - n_nan, int(counts[bins + 1]), n_nan)
 
