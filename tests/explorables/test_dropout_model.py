@@ -69,6 +69,7 @@ def test_resample_draws_a_new_mask(model):
 
 def test_histograms_keep_every_value(model):
     v = model.compute(0.9)
-    for counts, edges, over in v.hist_train:
-        assert counts.sum() + over == 512 * 256
+    for counts, edges, over, zeros in v.hist_train:
+        assert counts.sum() + over + zeros == 512 * 256
+        assert (counts >= 0).all()
         assert np.isfinite(counts).all()

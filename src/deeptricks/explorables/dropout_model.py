@@ -34,7 +34,7 @@ class DropoutViews:
     grid: np.ndarray          # (WIDTH,) the chosen layer's output for example 0, as the mode shows it
     grid_dropped: np.ndarray  # (WIDTH,) True where dropout zeroed the unit (train mode only)
     frac_dropped: float       # fraction of the chosen layer's units dropped, whole batch
-    hist_train: list          # per layer: (counts, edges, n_over)
+    hist_train: list          # per layer: (counts, edges, n_over, n_zero); exact zeros left out of counts
     hist_test: list
     layer_means: dict         # "train" / "test" -> per-layer mean activation
     test_out: np.ndarray      # read-out at test time, (ENS_EXAMPLES * READOUT,)
@@ -61,7 +61,7 @@ class DropoutModel:
         self.test_readout = [o[:ENS_EXAMPLES] @ self.readout for o in self.test_outputs]
         # fixed axes, so that moving p compares like with like
         top = max(float(np.percentile(o, 99.5)) for o in self.test_outputs)
-        self.hist_range = (0.0, 3.0 * top)
+        self.hist_range = (0.0, 1.5 * top)
         self.grid_high = 3.0 * float(np.percentile(self.test_outputs[0][0], 95))
         self.hist_test = [_hist(o, *self.hist_range) for o in self.test_outputs]
         self.test_means = np.array([o.mean() for o in self.test_outputs], float)
@@ -112,5 +112,9 @@ class DropoutModel:
 
 
 def _hist(x, lo, hi):
+    """Histogram of the non-zero values (ReLU and dropout zeros would dwarf the rest)."""
     h = histogram(x, lo, hi, HIST_BINS)
-    return h.counts, h.edges, h.over
+    zeros = int(np.count_nonzero(x == 0))
+    counts = h.counts.copy()
+    counts[0] -= zeros
+    return counts, h.edges, h.over, zeros

@@ -1,0 +1,217 @@
+"""The dropout explorable: state (a ``param.Parameterized``) and page."""
+
+from __future__ import annotations
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.models import ColumnDataSource, Range1d, Slope
+from bokeh.plotting import figure
+
+from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, UnitGrid, page as page_template,
+                           section_title, theme, url_sync)
+
+from .base import Coalesced, caption
+from .dropout_model import DEPTH, ENS_MAX, DropoutModel
+
+TITLE = "Dropout"
+SUMMARY = "Silence random units while training; see why the survivors are scaled up."
+
+INTRO = (
+    "While a network trains, dropout switches each unit off at random with probability **p** and "
+    "multiplies the units that survive by **1/(1−p)**. At test time nothing is dropped. Drag the "
+    "rate, flip between training and test mode, and watch one layer's units, a read-out of that "
+    "layer, and every layer's activations. The net (10 ReLU layers of 256 units, 512 random inputs) "
+    "keeps the same weights throughout: only dropout changes."
+)
+
+
+class DropoutState(param.Parameterized):
+    """The controls of the dropout explorable, with their bounds."""
+
+    p = param.Number(0.5, bounds=(0.0, 0.9), step=0.05, label="Dropout rate p",
+                     doc="Probability that each unit is switched off in a training forward pass.")
+    mode = param.Selector(default="train", objects=["train", "test"], label="Mode",
+                          doc="Training: units are dropped. Test: every unit is on.")
+    scale = param.Boolean(True, label="Scale the survivors by 1/(1−p)",
+                          doc="Inverted dropout. Turn it off to see the deployment bug.")
+    layer = param.Integer(1, bounds=(1, DEPTH), label="Layer in the unit grid",
+                          doc="Which of the 10 layers the unit grid and the read-out show.")
+    k = param.Integer(ENS_MAX, bounds=(1, ENS_MAX), label="Thinned networks averaged (K)",
+                      doc="How many random masks the training-time average uses.")
+    mask_seed = param.Integer(0, bounds=(0, 10**9), label="Mask seed",
+                              doc="Which random masks are drawn; Resample moves to the next.")
+    playing = param.Boolean(False, label="Play: a new mask every 250 ms")
+    resample = param.Action(lambda self: self.param.update(mask_seed=self.mask_seed + 1),
+                            label="Resample the masks")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.model = DropoutModel()
+        self._seed_used = 0
+
+    def views(self):
+        """The data every plot shows, for the current controls."""
+        if self.mask_seed != self._seed_used:
+            self.model.resample(self.mask_seed)
+            self._seed_used = self.mask_seed
+        return self.model.compute(self.p, scale=self.scale, mode=self.mode, layer=self.layer, k=self.k)
+
+
+URL_PARAMS = {"p": "p", "mode": "mode", "scale": "scale", "layer": "layer", "k": "k", "mask_seed": "seed"}
+
+
+class DropoutPage:
+    """Builds the figures once and refreshes their data when the state changes."""
+
+    def __init__(self, state: DropoutState | None = None):
+        self.state = state or DropoutState()
+        m = self.state.model
+        self.units = UnitGrid(m.width, name="dropout-units", low=0.0, high=m.grid_high,
+                              value_label="activation", height=300)
+        self.dropped_source = ColumnDataSource({"col": [], "row": []}, name="dropout-dropped")
+        self.units.figure.scatter("col", "row", source=self.dropped_source, marker="x", size=7,
+                                  line_color="#8c959f", line_width=1.5, name="dropout-dropped-marks")
+        self.unit_text = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 8),
+                                          name="dropout-unit-text")
+
+        self.readout_source = ColumnDataSource({"test": [], "train": []}, name="dropout-readout")
+        self.readout = figure(name="dropout-readout-figure", height=300, min_width=200,
+                              sizing_mode="stretch_width", tools="", x_range=Range1d(-1, 1),
+                              y_range=Range1d(-1, 1), title="Read-out: training average vs test")
+        self.readout.add_layout(Slope(gradient=1, y_intercept=0, line_color=theme.MUTED,
+                                      line_dash="dashed", line_width=1.5, name="dropout-diagonal"))
+        self.readout.scatter("test", "train", source=self.readout_source, size=6, alpha=0.7,
+                             color=theme.TRAIN, name="dropout-readout-points")
+        self.readout.xaxis.axis_label = "test-time output"
+        self.readout.yaxis.axis_label = "training-time output, averaged over K masks"
+        theme.style_figure(self.readout)
+        self.readout_text = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 8),
+                                             name="dropout-readout-text")
+        self.ensemble = CurveChart(("average of K thinned networks",), name="dropout-ensemble",
+                                   title="Distance from the full network as K grows",
+                                   x_label="K, the number of thinned networks averaged",
+                                   y_label="relative error", log_y=True, height=300,
+                                   colors=[theme.TRAIN])
+
+        self.hists = HistogramGrid(("train", "test"), name="dropout-hist", n_panels=DEPTH,
+                                   x_label="activation", panel_height=140, min_panel_width=220)
+        self.means = LayerLineChart(("train", "test"), name="dropout-means", log_y=True,
+                                    title="Mean activation per layer", y_label="mean activation",
+                                    height=260)
+
+        self.update = Coalesced(self._update)
+        self.state.param.watch(self.update, ["p", "mode", "scale", "layer", "k", "mask_seed"])
+        self.state.param.watch(self._play, ["playing"])
+        self._periodic = None
+        self._update()
+
+    # -- updates ------------------------------------------------------------
+    def _update(self) -> None:
+        s, v = self.state, self.state.views()
+        m = self.state.model
+        with pn.io.hold():
+            self.units.update(v.grid)
+            n_cols = int(np.ceil(np.sqrt(m.width)))
+            idx = np.flatnonzero(v.grid_dropped)
+            self.dropped_source.data = {"col": idx % n_cols, "row": idx // n_cols}
+            if s.mode == "test":
+                self.unit_text.object = (f"**Test mode:** every unit of layer {s.layer} is on and nothing "
+                                         "is scaled; p has no effect here.")
+            else:
+                mult = 1 / (1 - s.p) if s.scale else 1.0
+                self.unit_text.object = (
+                    f"**Training, p = {s.p:.2f}:** {int(v.grid_dropped.sum())} of {m.width} units dropped "
+                    f"(×) for this example, {100 * v.frac_dropped:.1f}% over the whole batch; "
+                    f"survivors × {mult:.2f}.")
+            lim = float(max(np.abs(v.test_out).max(), np.abs(v.avg_out).max(), 1e-6)) * 1.08
+            self.readout_source.data = {"test": v.test_out, "train": v.avg_out}
+            self.readout.x_range.update(start=-lim, end=lim)
+            self.readout.y_range.update(start=-lim, end=lim)
+            verdict = ("close to 1: on average, training matches test" if abs(v.ratio - 1) < 0.1
+                       else f"far from 1: training delivers about {v.ratio:.2f}× the test signal")
+            self.readout_text.object = (
+                f"Slope of the cloud (average training ÷ test output): **{v.ratio:.2f}**, {verdict}. "
+                f"Relative error with K = {s.k}: **{v.rel_error:.3f}**.")
+            self.ensemble.replace({"average of K thinned networks": (np.arange(1, ENS_MAX + 1), v.ensemble_err)})
+            labels = [self._hist_label(i, h) for i, h in enumerate(v.hist_train)]
+            notes = [f"mean {mt:.2g} train, {mte:.2g} test" for mt, mte in zip(
+                v.layer_means["train"], v.layer_means["test"])]
+            self.hists.update({"train": [h[:2] for h in v.hist_train], "test": [h[:2] for h in v.hist_test]},
+                              notes=notes, layer_labels=labels)
+            self.means.update({"train": v.layer_means["train"], "test": v.layer_means["test"]})
+
+    @staticmethod
+    def _hist_label(i, hist_train) -> str:
+        counts, _, over, zeros = hist_train
+        total = counts.sum() + over + zeros
+        text = f"layer {i + 1} · {100 * zeros / total:.0f}% zeros"
+        if over:
+            text += f" · {100 * over / total:.0f}% →"
+        return text
+
+    def _play(self, event) -> None:
+        if event.new and self._periodic is None:
+            self._periodic = pn.state.add_periodic_callback(self._tick, period=250)
+        elif not event.new and self._periodic is not None:
+            self._periodic.stop()
+            self._periodic = None
+
+    def _tick(self) -> None:
+        self.state.mask_seed += 1
+
+    # -- layout -------------------------------------------------------------
+    def controls(self):
+        s = self.state
+        w = pn.widgets
+        return [
+            w.FloatSlider.from_param(s.param.p, sizing_mode="stretch_width", name="Dropout rate p"),
+            w.RadioButtonGroup.from_param(s.param.mode, sizing_mode="stretch_width"),
+            w.Checkbox.from_param(s.param.scale),
+            w.IntSlider.from_param(s.param.layer, sizing_mode="stretch_width"),
+            w.IntSlider.from_param(s.param.k, sizing_mode="stretch_width"),
+            pn.Row(w.Button.from_param(s.param.resample),
+                   w.Toggle.from_param(s.param.playing, name="▶ Play"), sizing_mode="stretch_width"),
+        ]
+
+    def layout(self):
+        sync = url_sync(self.state, URL_PARAMS)
+        main = [
+            section_title("One layer's units, one example"),
+            pn.FlexBox(
+                pn.Column(self.units, sizing_mode="stretch_width", styles={"flex": "1 1 300px", "max-width": "480px"}),
+                pn.Column(self.unit_text,
+                          caption("Each square is a unit of the chosen layer, coloured on a fixed scale (dark = 0). "
+                                  "Units marked × were dropped; the rest are multiplied by 1/(1−p), so as p rises "
+                                  "the few survivors glow hotter. Some units are dark without a ×: the ReLU already "
+                                  "gave them 0. Press Play to draw a fresh mask four times a second."),
+                          sizing_mode="stretch_width", styles={"flex": "1 1 260px"}),
+                sizing_mode="stretch_width", gap="0 16px"),
+            section_title("Training vs test: why the survivors are scaled", theme.TRAIN),
+            pn.FlexBox(pn.Column(self.readout, self.readout_text, sizing_mode="stretch_width",
+                                 styles={"flex": "1 1 300px"}),
+                       pn.Column(self.ensemble, sizing_mode="stretch_width", styles={"flex": "1 1 300px"}),
+                       sizing_mode="stretch_width", gap="0 16px"),
+            caption("A linear read-out of the chosen layer, for 16 examples. Each dot is one output: across "
+                    "is its test-time value, up is its training-time value averaged over K random masks. With "
+                    "scaling the dots sit on the dashed diagonal: each unit delivers, on average, exactly what it "
+                    "delivers at test time, so averaging K thinned networks approaches the full one (right). "
+                    "Untick *Scale the survivors* and the cloud tilts to slope 1−p: a model trained that way "
+                    "would see its signal jump by 1/(1−p) the moment it is deployed."),
+            section_title("Every layer, training vs test"),
+            self.hists,
+            self.means,
+            caption("Histograms of each layer's non-zero outputs over the whole batch, on one fixed axis; "
+                    "each panel's title gives the share of exact zeros in training (ReLU's and dropout's) and, "
+                    "after →, the share beyond the right edge. In training mode the zeros grow with p and the "
+                    "rest spreads out. Scaling matches each unit's "
+                    "mean at its own layer, but after a ReLU the extra noise also nudges the next layer's mean "
+                    "up, and through ten untrained layers that compounds: one reason dropout is used sparingly "
+                    "in deep stacks and usually only on some layers."),
+        ]
+        return page_template(TITLE, INTRO, self.controls(), main, notes=[sync], name="dropout")
+
+
+def page(state: DropoutState | None = None):
+    """The servable dropout page."""
+    return DropoutPage(state).layout()
