@@ -1,0 +1,357 @@
+"""Line charts: a value per layer (``LayerLineChart``) and training curves (``CurveChart``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from html import escape
+
+import numpy as np
+import panel as pn
+from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem, Range1d
+from bokeh.plotting import figure
+from panel.io import hold
+from panel.viewable import Viewer
+
+from . import theme
+from .histograms import _set_range, _slug
+from .sanitize import LIMIT, as_float_array, widen
+
+# Markers tell the reader which points are not drawn at their true value.
+OK, FLOORED, CLAMPED_HIGH, CLAMPED_LOW, NONFINITE = (
+    "circle", "inverted_triangle", "triangle", "inverted_triangle", "x")
+
+
+class _Chart(Viewer):
+    """Shared figure, legend, ranges and caption of the line charts."""
+
+    _columns = ("x", "y", "text", "marker", "series")
+
+    def __init__(self, series, *, name, title, x_label, y_label, log_y, y_range, height,
+                 colors, markers, hover_mode="mouse"):
+        super().__init__(name=name)
+        if isinstance(series, str):
+            series = (series,)
+        self.series = tuple(series)
+        if not self.series:
+            raise ValueError("a chart needs at least one series")
+        self.colors = list(colors) if colors else theme.series_colors(self.series)
+        self.log_y = bool(log_y)
+        if y_range is not None:
+            lo, hi = (float(v) for v in y_range)
+            if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo) or (self.log_y and lo <= 0):
+                raise ValueError(f"invalid fixed y_range {y_range!r}")
+            self.fixed_y = (lo, hi)
+        else:
+            self.fixed_y = None
+        self.flags: list[str] = []
+        y0 = self.fixed_y or ((1e-3, 1.0) if self.log_y else (0.0, 1.0))
+        self.figure = figure(
+            name=f"{name}-figure",
+            title=title,
+            height=height,
+            min_width=200,
+            sizing_mode="stretch_width",
+            x_range=Range1d(0, 1),
+            y_range=Range1d(*y0),
+            y_axis_type="log" if self.log_y else "linear",
+            tools="box_zoom,reset,save",
+            active_drag=None,  # keep touch scrolling of the page working on phones
+        )
+        self.figure.xaxis.axis_label = x_label
+        self.figure.yaxis.axis_label = y_label
+        self.sources: dict[str, ColumnDataSource] = {}
+        self.lines = {}
+        self.points = {}
+        items = []
+        for j, s in enumerate(self.series):
+            slug = _slug(s)
+            src = ColumnDataSource(data={c: [] for c in self._columns}, name=f"{name}-{slug}-source")
+            line = self.figure.line("x", "y", source=src, line_color=self.colors[j], line_width=2.2,
+                                    name=f"{name}-{slug}-line")
+            rends = [line]
+            if markers:
+                pts = self.figure.scatter("x", "y", source=src, marker="marker", size=8,
+                                          line_color=self.colors[j], fill_color=self.colors[j],
+                                          line_width=1.5, name=f"{name}-{slug}-points")
+                self.points[s] = pts
+                rends.append(pts)
+            self.sources[s] = src
+            self.lines[s] = line
+            items.append(LegendItem(label=s, renderers=rends))
+        hover_targets = list(self.points.values()) or list(self.lines.values())
+        self.figure.add_tools(HoverTool(renderers=hover_targets, mode=hover_mode, tooltips=[
+            ("", "@series"), (x_label or "x", "@x"), (y_label or "value", "@text"),
+        ]))
+        if len(self.series) > 1:
+            self.legend = Legend(items=items, orientation="horizontal", location="top_left",
+                                 name=f"{name}-legend")
+            theme.style_legend(self.legend)
+            self.figure.add_layout(self.legend, "above")
+        else:
+            self.legend = None
+        theme.style_figure(self.figure, show_toolbar=True)
+        self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")
+        self._caption = pn.pane.HTML("", sizing_mode="stretch_width", visible=False,
+                                     stylesheets=[theme.stylesheet()], margin=(0, 5))
+        self._layout = pn.Column(self.pane, self._caption, sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return self._layout
+
+    def _show_flags(self, flags: list[str]) -> None:
+        self.flags = flags
+        html = ('<div class="dt-flag">' + escape("; ".join(flags)) + "</div>") if flags else ""
+        if self._caption.object != html:
+            self._caption.object = html
+        if self._caption.visible != bool(flags):
+            self._caption.visible = bool(flags)
+
+    def _padded_y(self, lo: float, hi: float) -> tuple[float, float]:
+        if self.fixed_y:
+            return self.fixed_y
+        if self.log_y:
+            llo, lhi = math.log10(lo), math.log10(hi)
+            if lhi - llo < 1e-9:
+                llo, lhi = llo - 0.5, lhi + 0.5
+            pad = 0.06 * (lhi - llo)
+            return 10 ** (llo - pad), 10 ** (lhi + pad)
+        lo, hi = widen(lo, hi)
+        pad = 0.06 * (0.5 * hi - 0.5 * lo) * 2
+        return max(lo - pad, -LIMIT), min(hi + pad, LIMIT)
+
+
+class LayerLineChart(_Chart):
+    """One value per layer for several named series (e.g. "plain" vs "residual").
+
+    On a log axis, values that are zero, negative or far below the rest are
+    drawn at a floor with a downward triangle, and non-finite values at the top
+    with an ``x``; the hover shows the true value and ``flags`` says what moved.
+    """
+
+    def __init__(
+        self,
+        series: Sequence[str] = ("plain", "residual"),
+        *,
+        name: str = "lines",
+        title: str = "",
+        x_label: str = "layer",
+        y_label: str = "",
+        log_y: bool = False,
+        log_floor: float | None = None,
+        max_decades: float = 30.0,
+        y_range: tuple[float, float] | None = None,
+        first_layer: int = 1,
+        height: int = 300,
+        colors: Sequence[str] | None = None,
+        markers: bool = True,
+    ):
+        super().__init__(series, name=name, title=title, x_label=x_label, y_label=y_label,
+                         log_y=log_y, y_range=y_range, height=height, colors=colors,
+                         markers=markers)
+        if log_floor is not None and not (math.isfinite(log_floor) and log_floor > 0):
+            raise ValueError("log_floor must be positive and finite")
+        self.log_floor = log_floor
+        self.max_decades = float(max_decades)
+        self.first_layer = int(first_layer)
+        self.floor_used: float | None = None
+        self.figure.xaxis.ticker.min_interval = 1
+
+    def update(self, values: Mapping[str, Sequence[float]] | Sequence[float], x=None) -> None:
+        """Replace all series. ``values`` maps series name to one value per layer.
+
+        ``x`` (optional) gives the layer numbers; default ``first_layer, first_layer+1, ...``.
+        """
+        if not isinstance(values, Mapping):
+            values = {self.series[0]: values}
+        arrays = {s: as_float_array(values.get(s)) for s in self.series}
+        flags = [f"unknown series ignored: {s}" for s in values if s not in self.sources]
+        finite = [a[np.isfinite(a)] for a in arrays.values()]
+        finite = np.concatenate(finite) if finite else np.zeros(0)
+        finite = np.clip(finite, -LIMIT, LIMIT)
+
+        # The band points are drawn in.
+        if self.log_y:
+            pos = finite[finite > 0]
+            top = float(pos.max()) if pos.size else 1.0
+            if self.log_floor is not None:
+                floor = self.log_floor
+            else:
+                floor = float(pos.min()) / 10 if pos.size else top * 1e-3
+                floor = max(floor, top * 10.0 ** (-self.max_decades), 1e-300)
+            self.floor_used = floor
+            lo, hi = floor, max(top, floor * 10)
+        else:
+            self.floor_used = None
+            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        if self.fixed_y:
+            lo, hi = self.fixed_y
+
+        datas = {}
+        xs_all = []
+        for s, a in arrays.items():
+            n = a.size
+            xs = as_float_array(x)[:n] if x is not None else np.arange(n, dtype=float) + self.first_layer
+            if xs.size < n or not np.isfinite(xs).all():
+                xs = np.arange(n, dtype=float) + self.first_layer
+            xs_all.append(xs)
+            y, marker, s_flags = _place(a, lo, hi, self.log_y, s)
+            flags += s_flags
+            datas[s] = {
+                "x": xs, "y": y, "text": [theme.fmt_num(v) for v in a],
+                "marker": marker, "series": [s] * n,
+            }
+        xs_all = np.concatenate(xs_all) if xs_all else np.zeros(0)
+        x0, x1 = (float(xs_all.min()), float(xs_all.max())) if xs_all.size else (0.0, 1.0)
+        ys = np.concatenate([d["y"] for d in datas.values()]) if datas else np.zeros(0)
+        if self.log_y:
+            ylo, yhi = (float(ys.min()), float(ys.max())) if ys.size else (lo, hi)
+            ylo, yhi = max(ylo, 1e-300), max(yhi, ylo)
+        else:
+            ylo, yhi = (float(ys.min()), float(ys.max())) if ys.size else (lo, hi)
+        with hold():
+            for s, d in datas.items():
+                self.sources[s].data = d
+            _set_range(self.figure.x_range, x0 - 0.5, x1 + 0.5)
+            _set_range(self.figure.y_range, *self._padded_y(ylo, yhi))
+            self._show_flags(flags)
+
+
+def _count(mask: np.ndarray, noun: str) -> str:
+    n = int(np.count_nonzero(mask))
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _place(a: np.ndarray, lo: float, hi: float, log: bool, series: str):
+    """Finite y positions and markers for values ``a`` drawn in the band ``[lo, hi]``."""
+    n = a.size
+    y = np.clip(np.where(np.isfinite(a), a, 0.0), -LIMIT, LIMIT)
+    marker = np.full(n, OK, dtype=object)
+    flags = []
+    nonfinite = ~np.isfinite(a)
+    below = np.isfinite(a) & (a < lo)
+    above = np.isfinite(a) & (a > hi)
+    y[below] = lo
+    marker[below] = FLOORED if log else CLAMPED_LOW
+    y[above] = hi
+    marker[above] = CLAMPED_HIGH
+    y[nonfinite & (a == -np.inf)] = lo
+    y[nonfinite & (a != -np.inf)] = hi
+    marker[nonfinite] = NONFINITE
+    if below.any():
+        what = "\u2264 0 or tiny" if log else "below the axis"
+        flags.append(f"{series}: {_count(below, 'value')} {what}, drawn at {theme.fmt_num(lo)} (\u25bd)")
+    if above.any():
+        flags.append(f"{series}: {_count(above, 'value')} above the axis, drawn at its top (\u25b3)")
+    if nonfinite.any():
+        flags.append(f"{series}: {_count(nonfinite, 'value')} inf or nan (overflow), marked \u00d7")
+    return y, marker.tolist(), flags
+
+
+class CurveChart(_Chart):
+    """Training curves: y against step for several series, by full replace or by streaming.
+
+    Non-finite values (a diverged run) are not drawn; ``flags`` reports the
+    first step where each series went non-finite. On a log axis values at or
+    below ``log_floor`` are drawn at it.
+    """
+
+    def __init__(
+        self,
+        series: Sequence[str] = ("train", "test"),
+        *,
+        name: str = "curve",
+        title: str = "",
+        x_label: str = "step",
+        y_label: str = "loss",
+        log_y: bool = False,
+        log_floor: float = 1e-8,
+        y_range: tuple[float, float] | None = None,
+        height: int = 280,
+        colors: Sequence[str] | None = None,
+        rollover: int | None = None,
+    ):
+        super().__init__(series, name=name, title=title, x_label=x_label, y_label=y_label,
+                         log_y=log_y, y_range=y_range, height=height, colors=colors,
+                         markers=False, hover_mode="vline")
+        if not (math.isfinite(log_floor) and log_floor > 0):
+            raise ValueError("log_floor must be positive and finite")
+        self.log_floor = float(log_floor)
+        self.rollover = rollover
+        self._diverged: dict[str, float] = {}
+        self._floored: dict[str, int] = {}
+        self._xspan = [math.inf, -math.inf]
+        self._yspan = [math.inf, -math.inf]
+
+    def _prepare(self, s: str, steps: np.ndarray, vals: np.ndarray) -> dict:
+        n = min(steps.size, vals.size)
+        steps, vals = steps[:n], vals[:n]
+        good = np.isfinite(vals) & np.isfinite(steps)
+        if not good.all():
+            first = float(steps[~good][0]) if np.isfinite(steps[~good][0]) else math.nan
+            self._diverged.setdefault(s, first)
+            steps, vals = steps[good], vals[good]
+        vals = np.clip(vals, -LIMIT, LIMIT)
+        if self.log_y:
+            low = vals < self.log_floor
+            if low.any():
+                self._floored[s] = self._floored.get(s, 0) + int(low.sum())
+            shown = np.maximum(vals, self.log_floor)
+        else:
+            shown = vals
+        if steps.size:
+            self._xspan = [min(self._xspan[0], float(steps.min())), max(self._xspan[1], float(steps.max()))]
+            self._yspan = [min(self._yspan[0], float(shown.min())), max(self._yspan[1], float(shown.max()))]
+        return {"x": steps, "y": shown, "text": [theme.fmt_num(v) for v in vals],
+                "marker": [OK] * steps.size, "series": [s] * steps.size}
+
+    def _flags(self) -> list[str]:
+        flags = [f"{s}: inf/nan from step {theme.fmt_num(st)} on (not drawn)"
+                 for s, st in self._diverged.items()]
+        flags += [f"{s}: {c} value{'' if c == 1 else 's'} \u2264 {theme.fmt_num(self.log_floor)}, "
+                  "drawn at that floor"
+                  for s, c in self._floored.items()]
+        return flags
+
+    def _apply_ranges(self) -> None:
+        x0, x1 = self._xspan
+        if not math.isfinite(x0):
+            x0, x1 = 0.0, 1.0
+        if x1 <= x0:
+            x1 = x0 + 1.0
+        _set_range(self.figure.x_range, x0, x1)
+        y0, y1 = self._yspan
+        if not math.isfinite(y0):
+            y0, y1 = (self.log_floor, 1.0) if self.log_y else (0.0, 1.0)
+        _set_range(self.figure.y_range, *self._padded_y(y0, y1))
+
+    def clear(self) -> None:
+        """Remove all points."""
+        self.replace({})
+
+    def replace(self, data: Mapping[str, tuple[Sequence[float], Sequence[float]]]) -> None:
+        """Replace every series by ``{name: (steps, values)}``; missing series are emptied."""
+        self._diverged, self._floored = {}, {}
+        self._xspan = [math.inf, -math.inf]
+        self._yspan = [math.inf, -math.inf]
+        prepared = {}
+        for s in self.series:
+            steps, vals = data.get(s, ((), ()))
+            prepared[s] = self._prepare(s, as_float_array(steps), as_float_array(vals))
+        with hold():
+            for s, d in prepared.items():
+                self.sources[s].data = d
+            self._apply_ranges()
+            self._show_flags(self._flags())
+
+    def stream(self, step: float, values: Mapping[str, float]) -> None:
+        """Append one point per named series at ``step`` (keeps at most ``rollover`` points)."""
+        with hold():
+            for s, v in values.items():
+                if s not in self.sources:
+                    continue
+                d = self._prepare(s, as_float_array([step]), as_float_array([v]))
+                if len(d["x"]):
+                    self.sources[s].stream(d, rollover=self.rollover)
+            self._apply_ranges()
+            self._show_flags(self._flags())

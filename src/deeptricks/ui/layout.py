@@ -1,0 +1,111 @@
+"""Page template and side-by-side layout shared by the explorables."""
+
+from __future__ import annotations
+
+from html import escape
+
+import panel as pn
+
+from . import theme
+
+_MARKDOWN_CSS = """
+:host { font-size: 15px; line-height: 1.55; color: #1f2328; }
+h1 { font-size: 26px; line-height: 1.25; margin: 6px 0 8px 0; }
+p { margin: 0 0 8px 0; max-width: 72ch; }
+"""
+
+_CONTROLS_CSS = """
+:host { background: #f6f8fa; border-radius: 8px; padding: 4px 6px 10px 6px; }
+"""
+
+
+def _as_list(x) -> list:
+    if x is None:
+        return []
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    return [x]
+
+
+def section_title(text: str, color: str | None = None) -> pn.pane.HTML:
+    """A small heading, with an optional colour bar on its left that ties it to a series."""
+    style = f' style="border-left-color:{color}"' if color else ""
+    return pn.pane.HTML(f'<div class="dt-section-title"{style}>{escape(text)}</div>',
+                        sizing_mode="stretch_width", margin=(4, 5, 0, 5),
+                        stylesheets=[theme.stylesheet()])
+
+
+def comparison(left, right, left_title: str, right_title: str, *,
+               left_color: str | None = theme.WITHOUT_TRICK,
+               right_color: str | None = theme.WITH_TRICK,
+               name: str = "comparison") -> pn.FlexBox:
+    """Two views side by side with titles; they stack (left above right) on narrow screens."""
+    halves = [
+        pn.Column(section_title(t, c), obj, css_classes=["dt-half"], sizing_mode="stretch_width",
+                  name=f"{name}-{side}")
+        for t, c, obj, side in ((left_title, left_color, left, "left"),
+                                (right_title, right_color, right, "right"))
+    ]
+    return pn.FlexBox(*halves, gap="8px 20px", flex_wrap="wrap", sizing_mode="stretch_width",
+                      stylesheets=[theme.stylesheet()], name=name)
+
+
+def note_alert(name: str = "note", alert_type: str = "warning") -> pn.pane.Alert:
+    """A hidden alert for situational notes; show it with :func:`set_note`."""
+    return pn.pane.Alert("", alert_type=alert_type, visible=False, name=name,
+                         sizing_mode="stretch_width", margin=(4, 5))
+
+
+def set_note(alert: pn.pane.Alert, message: str | None) -> None:
+    """Show ``message`` in ``alert``, or hide the alert when ``message`` is empty."""
+    message = message or ""
+    if alert.object != message:
+        alert.object = message
+    if alert.visible != bool(message):
+        alert.visible = bool(message)
+
+
+def page(
+    title: str,
+    intro_markdown: str,
+    controls,
+    main,
+    *,
+    notes=None,
+    index_url: str = "./",
+    index_label: str = "All explorables",
+    footer_text: str = "",
+    name: str = "page",
+) -> pn.Column:
+    """The shared page: header, controls (beside the main area, or above it on phones),
+    notes/warnings, the main area and a footer linking back to the index.
+
+    ``controls``, ``main`` and ``notes`` may each be one object or a list.
+    """
+    css = theme.stylesheet()
+    controls = _as_list(controls)
+    for w in controls:  # widgets without an explicit width fill the sidebar (or the phone)
+        if (isinstance(w, pn.widgets.Widget) and w.sizing_mode is None
+                and w.width in (None, type(w).width)):
+            w.sizing_mode = "stretch_width"
+    header = pn.pane.Markdown(f"# {title}\n\n{intro_markdown}", sizing_mode="stretch_width",
+                              stylesheets=[_MARKDOWN_CSS], name=f"{name}-header",
+                              margin=(0, 5), disable_math=True)
+    controls_col = pn.Column(*controls, css_classes=["dt-controls"],
+                             sizing_mode="stretch_width", stylesheets=[_CONTROLS_CSS],
+                             name=f"{name}-controls")
+    notes_col = pn.Column(*_as_list(notes), sizing_mode="stretch_width", name=f"{name}-notes",
+                          margin=0)
+    main_col = pn.Column(notes_col, *_as_list(main), css_classes=["dt-main"],
+                         sizing_mode="stretch_width", name=f"{name}-main", margin=0)
+    body = pn.FlexBox(controls_col, main_col, gap="12px 20px", flex_wrap="wrap",
+                      align_items="flex-start", sizing_mode="stretch_width",
+                      stylesheets=[css], name=f"{name}-body")
+    extra = f" &nbsp;\u00b7&nbsp; {escape(footer_text)}" if footer_text else ""
+    footer = pn.pane.HTML(
+        f'<div class="dt-footer"><a href="{escape(index_url, quote=True)}">'
+        f'\u2190 {escape(index_label)}</a>{extra}</div>',
+        sizing_mode="stretch_width", stylesheets=[css], name=f"{name}-footer", margin=(16, 5, 8, 5),
+    )
+    return pn.Column(header, body, footer, sizing_mode="stretch_width", name=name,
+                     styles={"max-width": "1280px", "margin": "0 auto"}, stylesheets=[css])

@@ -1,0 +1,47 @@
+import panel as pn
+
+from deeptricks.ui import comparison, note_alert, page, section_title, set_note, theme
+
+
+def test_page_structure_and_render():
+    slider = pn.widgets.FloatSlider(label="Dropout p", start=0, end=0.9, value=0.5)
+    fixed = pn.widgets.IntSlider(label="Depth", start=1, end=10, width=120)
+    alert = note_alert("bn-note")
+    main = pn.pane.Markdown("main area")
+    layout = page("Dropout", "Drop units at random.", [slider, fixed], main, notes=alert,
+                  index_url="../index.html")
+    assert isinstance(layout, pn.Column) and layout.name == "page"
+    header, body, footer = layout.objects
+    assert "# Dropout" in header.object and "Drop units" in header.object
+    controls, main_col = body.objects
+    assert "dt-controls" in controls.css_classes and "dt-main" in main_col.css_classes
+    assert slider in controls.objects and slider.sizing_mode == "stretch_width"
+    assert fixed.sizing_mode is None  # explicit widths are respected
+    select = pn.widgets.Select(options=["a", "b"], label="Mode")  # class default width 300
+    page("t", "i", select, main)
+    assert select.sizing_mode == "stretch_width"
+    assert alert in main_col.objects[0].objects and main in main_col.objects
+    assert 'href="../index.html"' in footer.object
+    root = layout.get_root()  # builds the Bokeh models without error
+    assert root is not None
+
+
+def test_note_toggling():
+    a = note_alert()
+    assert not a.visible
+    set_note(a, "Batch of one in training mode: the batch statistics are the example itself.")
+    assert a.visible and a.object.startswith("Batch of one")
+    set_note(a, None)
+    assert not a.visible and a.object == ""
+
+
+def test_comparison():
+    left, right = pn.pane.Markdown("L"), pn.pane.Markdown("R")
+    c = comparison(left, right, "without BatchNorm", "with BatchNorm")
+    assert isinstance(c, pn.FlexBox) and c.flex_wrap == "wrap"
+    halves = c.objects
+    assert len(halves) == 2 and all("dt-half" in h.css_classes for h in halves)
+    assert left in halves[0].objects and right in halves[1].objects
+    assert theme.WITHOUT_TRICK in halves[0].objects[0].object
+    assert "&lt;b&gt;" in section_title("<b>").object  # titles are escaped
+    c.get_root()
