@@ -69,8 +69,8 @@ class AppSpec:
 # whose file does not exist yet is skipped with a message.
 APPS: dict[str, AppSpec] = {
     "floor": AppSpec("benchmarks/apps/floor.py", "title:shift", "floor_hist"),
-    # TODO(apps): check slider title / source name once these apps exist.
-    "dropout": AppSpec("apps/dropout.py", ".noUi-handle", "dropout_hist"),
+    # the watched source is one of the last a page update sets (all are sent in one batch)
+    "dropout": AppSpec("apps/dropout.py", "title:Dropout rate p", "dropout-hist-panel9-train-source"),
     "batch_norm": AppSpec("apps/batch_norm.py", ".noUi-handle", "batch_norm_hist"),
     "layer_norm": AppSpec("apps/layer_norm.py", ".noUi-handle", "layer_norm_hist"),
     "residual": AppSpec("apps/residual.py", ".noUi-handle", "residual_hist"),

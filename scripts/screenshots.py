@@ -21,6 +21,18 @@ sys.path.insert(0, str(ROOT / "tests" / "browser"))
 from browser_harness import launch_chromium, serve, wait_idle  # noqa: E402
 
 
+def make_thumbnail(shot: Path, out: Path) -> None:
+    """The top 1280x800 of a screenshot, shrunk to 480x300, as the index page's card image."""
+    from PIL import Image
+
+    with Image.open(shot) as im:
+        top = im.crop((0, 0, min(im.width, 1280), min(im.height, 800)))
+        top.thumbnail((480, 300), Image.LANCZOS)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        top.convert("RGB").quantize(colors=96, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
+    print(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("apps", nargs="*", help="app names under apps/ (default: all), optionally with ?query")
@@ -30,6 +42,8 @@ def main() -> None:
     ap.add_argument("--phone", action="store_true", help="also take a 390-px-wide screenshot")
     ap.add_argument("--suffix", default="", help="added to the file name before .png")
     ap.add_argument("--viewport-only", action="store_true", help="only the first screen, not the full page")
+    ap.add_argument("--thumbs", action="store_true",
+                    help="also write 480x300 thumbnails of each page's top to src/deeptricks/assets/thumbs/")
     args = ap.parse_args()
 
     specs = args.apps or sorted(p.stem for p in (ROOT / "apps").glob("*.py"))
@@ -54,6 +68,8 @@ def main() -> None:
                     path = out / f"{name}{args.suffix}{tag}.png"
                     page.screenshot(path=str(path), full_page=not args.viewport_only)
                     print(path)
+                    if args.thumbs and not tag and not query:
+                        make_thumbnail(path, ROOT / "src" / "deeptricks" / "assets" / "thumbs" / f"{name}.png")
                     page.close()
             browser.close()
     finally:

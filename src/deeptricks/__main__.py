@@ -1,0 +1,72 @@
+"""Command line: ``deeptricks serve`` (or ``python -m deeptricks serve``).
+
+Serves the index at ``/`` and every explorable at ``/<name>`` with Panel's
+server. Websocket origins default to the address and port served (so only
+pages from this server may open sessions); pass ``--allow-websocket-origin``
+for a course site that embeds the explorables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="deeptricks", description="Explorable explainers of the tricks "
+                                 "that made deep networks trainable.")
+    sub = ap.add_subparsers(dest="command")
+    s = sub.add_parser("serve", help="serve the index and every explorable")
+    s.add_argument("--port", type=int, default=5006, help="port to listen on (default 5006; 0 picks a free one)")
+    s.add_argument("--address", default="localhost",
+                   help="address to listen on (default localhost; 0.0.0.0 for every interface)")
+    s.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
+                   help="a host allowed to open sessions, e.g. a course site that embeds the pages "
+                        "(repeatable; default: only this server's own address)")
+    s.add_argument("--prefix", default="", help="URL prefix when served behind a proxy, e.g. /tricks")
+    s.add_argument("--num-procs", type=int, default=1, help="server processes to fork (default 1)")
+    s.add_argument("--autoreload", action="store_true", help="reload pages when the source changes (development)")
+    s.add_argument("--show", action="store_true", help="open a browser tab")
+    return ap
+
+
+def default_origins(address: str, port: int) -> list[str]:
+    hosts = ["localhost", "127.0.0.1"] if address in ("localhost", "127.0.0.1", "0.0.0.0", "::") else [address]
+    return [f"{h}:{port}" for h in hosts]
+
+
+def serve(args) -> None:
+    import panel as pn
+
+    from deeptricks.explorables import index
+    from deeptricks.explorables.registry import EXPLORABLES
+
+    routes = {"/": index.page}
+    titles = {"/": "deeptricks"}
+    for e in EXPLORABLES:
+        routes[f"/{e.slug}"] = e.page
+        titles[f"/{e.slug}"] = f"{e.title} · deeptricks"
+    origins = args.allow_websocket_origin or default_origins(args.address, args.port)
+    if args.autoreload:
+        pn.config.autoreload = True
+    shown = "localhost" if args.address in ("0.0.0.0", "::") else args.address
+    prefix = "/" + args.prefix.strip("/") if args.prefix.strip("/") else ""
+    print(f"deeptricks: open http://{shown}:{args.port}{prefix}/", flush=True)
+    pn.serve(routes, port=args.port, address=args.address, websocket_origin=origins, prefix=prefix,
+             num_procs=args.num_procs, show=args.show, title=titles, verbose=False,
+             liveness="liveness", unused_session_lifetime_milliseconds=60_000,
+             check_unused_sessions_milliseconds=10_000)
+
+
+def main(argv=None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    if args.command != "serve":
+        ap.print_help()
+        return 0 if args.command is None and argv == [] else 2
+    serve(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

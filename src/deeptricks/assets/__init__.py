@@ -1,0 +1,1 @@
+"""Images shipped with the package (thumbnails for the index page)."""

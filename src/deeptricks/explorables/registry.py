@@ -1,0 +1,41 @@
+"""The explorables in the order the index lists them: route, title, one line, page builder."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Explorable:
+    slug: str          # the route: /<slug>
+    title: str
+    summary: str       # one line for the index
+    module: str        # module with a ``page()`` function
+
+    def page(self):
+        """Build a fresh page (one per browser session)."""
+        return importlib.import_module(self.module).page()
+
+
+EXPLORABLES = (
+    Explorable("dropout", "Dropout",
+               "Drop random units while training: watch survivors scale up and the test-time output hold steady.",
+               "deeptricks.explorables.dropout"),
+    Explorable("batch_norm", "Batch normalization",
+               "Standardize each layer over the batch: deep activations stop drifting; small batches get noisy.",
+               "deeptricks.explorables.batch_norm"),
+    Explorable("layer_norm", "Layer normalization",
+               "Standardize each example over its own features: no batch statistics, so a batch of one works.",
+               "deeptricks.explorables.layer_norm"),
+    Explorable("residual", "Residual connections",
+               "Add the input back to the output: the gradient's “+1” keeps a hundred-layer stack trainable.",
+               "deeptricks.explorables.residual"),
+)
+
+
+def by_slug(slug: str) -> Explorable:
+    for e in EXPLORABLES:
+        if e.slug == slug:
+            return e
+    raise KeyError(slug)
