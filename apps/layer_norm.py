@@ -1,0 +1,5 @@
+"""Layer-normalization explorable: `panel serve apps/layer_norm.py`."""
+
+from deeptricks.explorables.layer_norm import page
+
+page().servable(title="Layer normalization · deeptricks")

@@ -1,0 +1,449 @@
+"""The batch-norm explorable: state (a ``param.Parameterized``) and page."""
+
+from __future__ import annotations
+
+from html import escape
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, Legend, LegendItem, Range1d, Span
+from bokeh.plotting import figure
+
+from deeptricks.ui import (HistogramGrid, LayerLineChart, comparison, note_alert, page as page_template,
+                           section_title, set_note, theme, url_sync)
+
+from .base import Coalesced, caption
+from .batch_norm_model import (BATCH, MAX_DEPTH, MOMENTUM, N_DRAWS, SHARED_LIM, BatchNormModel, fmt)
+
+TITLE = "Batch normalization"
+SUMMARY = "Standardize every feature over the batch, so each layer receives values of a sane size."
+
+INTRO = (
+    "A deep stack of layers can make its signal grow or shrink a little at every layer until the "
+    "numbers are huge, tiny, or all the same. **Batch normalization** resets each feature at each "
+    "layer: subtract the batch's mean, divide by the batch's standard deviation (then a learned "
+    "scale and shift, left at 1 and 0 here). Below, one network of 256 units per layer runs on the "
+    "same 512 inputs with the same weights twice: without BatchNorm on the left, with it on the right."
+)
+
+ACT_OPTIONS = {"ReLU": "relu", "tanh": "tanh", "sigmoid": "sigmoid"}
+AXIS_OPTIONS = {f"shared ±{SHARED_LIM:g}": "shared", "log scale": "log", "fit each layer": "fit"}
+GRID_MODES = {"shared": "shared", "log": "symlog", "fit": "per_layer"}
+MODE_OPTIONS = {"training (batch statistics)": "train", "eval (running statistics)": "eval"}
+
+
+class BatchNormState(param.Parameterized):
+    """The controls of the batch-norm explorable, with their bounds."""
+
+    depth = param.Integer(10, bounds=(1, MAX_DEPTH), label="Depth (layers)",
+                          doc="How many layers both nets have.")
+    gain = param.Number(1.5, bounds=(0.25, 3.0), step=0.05, label="Weight scale (init gain)",
+                        doc="Multiplies every initial weight; 1 is He initialisation, which keeps ReLU "
+                            "layers' size steady on average.")
+    activation = param.Selector(default="relu", objects=list(ACT_OPTIONS.values()), label="Activation",
+                                doc="The nonlinearity after every layer.")
+    bn = param.Boolean(True, label="BatchNorm in the right-hand net",
+                       doc="Untick to run the right-hand net without BatchNorm: it becomes the left one.")
+    x_axis = param.Selector(default="log", objects=list(AXIS_OPTIONS.values()), label="Histogram x axis",
+                            doc="One fixed axis ±5 for every panel, one shared signed-log axis (0, 1, 10, "
+                                "100, …: shows any size), or each panel fitted to its own values (shows shape).")
+    batch = param.Integer(16, bounds=(1, BATCH), label="Batch size",
+                          doc="How many examples share a batch in the one-example view.")
+    mode = param.Selector(default="train", objects=list(MODE_OPTIONS.values()), label="BatchNorm mode",
+                          doc="Training mode normalizes with the batch's statistics, eval mode with the "
+                              "running averages.")
+    warmup = param.Integer(0, bounds=(0, 200), label="Running-average updates (warm-up)",
+                           doc="How many training-mode passes have updated the running averages.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.model = BatchNormModel()
+
+
+URL_PARAMS = {"depth": "depth", "gain": "gain", "activation": "act", "bn": "bn", "x_axis": "x",
+              "batch": "batch", "mode": "mode", "warmup": "warmup"}
+NET = {"depth", "gain", "activation"}
+COMPARE = NET | {"bn", "mode", "x_axis"}
+ONE = {"batch", "mode"}
+MODES = NET | {"warmup"}
+
+LEFT_TITLE = "Without BatchNorm: xₖ"
+SPREAD_SERIES = ("without BatchNorm", "with BatchNorm")
+MODE_SERIES = ("training mode", "eval mode")
+
+BATCH_OF_ONE = (
+    "**A batch of one has no batch statistics.** In training mode BatchNorm uses the batch's mean and "
+    "standard deviation; with one example the mean *is* the example and the standard deviation is 0, "
+    "so every feature would come out as 0 (then just the learned shift β). Libraries refuse: PyTorch "
+    "raises an error here, and so does this page's engine. Pick a batch of 2 or more, switch to **eval "
+    "mode** below (it uses running averages instead), or use **layer norm**, which normalizes each "
+    "example on its own."
+)
+
+
+def _label(text: str) -> pn.pane.Markdown:
+    """A visible label for widgets that have none of their own (button groups)."""
+    return pn.pane.Markdown(f"**{escape(text)}**", margin=(6, 10, -10, 10),
+                            styles={"font-size": "14px"}, disable_math=True)
+
+
+def _fit_log_ticks(fig) -> None:
+    """Ticks at powers of ten (and 2 and 5 on short ranges) inside a log axis' current range."""
+    lo, hi = fig.y_range.start, fig.y_range.end
+    if not (lo and hi and 0 < lo < hi):
+        return
+    a, b = int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi)))
+    mantissas = (1, 2, 5) if b - a <= 2 else (1,)
+    step = max(1, int(np.ceil((b - a) / 6)))
+    ticks = [m * 10.0 ** e for e in range(a, b + 1, step if len(mantissas) == 1 else 1) for m in mantissas
+             if lo <= m * 10.0 ** e <= hi]
+    ticker = fig.yaxis[0].ticker
+    if not isinstance(ticker, FixedTicker):
+        ticker = FixedTicker(ticks=ticks, minor_ticks=[])
+        fig.yaxis[0].ticker = ticker
+    elif list(ticker.ticks) != ticks:
+        ticker.ticks = ticks
+
+
+_TITLES: dict = {}
+
+
+def _title_html(text: str, color: str) -> str:
+    """The HTML of ``section_title(text, color)``, built once per title."""
+    if (text, color) not in _TITLES:
+        _TITLES[(text, color)] = section_title(text, color).object
+    return _TITLES[(text, color)]
+
+
+def _readout(name: str) -> pn.pane.Markdown:
+    return pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 8, 4, 8), name=name,
+                            styles={"font-size": "14px"}, disable_math=True)
+
+
+class BatchNormPage:
+    """Builds the figures once and refreshes their data when the state changes."""
+
+    def __init__(self, state: BatchNormState | None = None):
+        self.state = state or BatchNormState()
+        m = self.state.model
+
+        # 1 · every layer, without and with BatchNorm
+        grid = dict(n_panels=12, panel_height=125, min_panel_width=150, x_label="value")
+        self.left = HistogramGrid(("values",), name="bn-left", colors=[theme.WITHOUT_TRICK], **grid)
+        self.right = HistogramGrid(("values",), name="bn-right", colors=[theme.WITH_TRICK], **grid)
+        self.compare = comparison(self.left, self.right, LEFT_TITLE, "", name="bn-compare")
+        self.right_title = self.compare[1][0]
+        self.spread = LayerLineChart(
+            SPREAD_SERIES, name="bn-spread", log_y=True, max_decades=60, height=260,
+            title="How different the examples still are, layer by layer",
+            x_label="layer k", y_label="std across the batch (log)")
+        self.spread.figure.add_layout(Span(location=1.0, dimension="width", line_color=theme.AXIS,
+                                           line_dash="dashed", line_width=1, name="bn-spread-one"))
+        self.spread_text = _readout("bn-spread-text")
+
+        # 2 · one example, many batches
+        self.one_source = ColumnDataSource({"x": [], "y": [], "feature": [], "batch_no": [], "text": []},
+                                           name="bn-one-source")
+        self.ref_source = ColumnDataSource({"x0": [], "x1": [], "y": [], "feature": [], "text": []},
+                                           name="bn-one-ref")
+        self.one_fig = figure(name="bn-one-figure", height=280, min_width=240, sizing_mode="stretch_width",
+                              x_range=Range1d(0.45, 6.55), y_range=Range1d(-3, 3), tools="",
+                              title="One example in 20 batches")
+        dots = self.one_fig.scatter("x", "y", source=self.one_source, size=7, fill_alpha=0.55,
+                                    color=theme.WITH_TRICK, name="bn-one-dots")
+        refs = self.one_fig.segment("x0", "y", "x1", "y", source=self.ref_source, line_width=3,
+                                    line_color=theme.BLACK, name="bn-one-refs")
+        self.one_fig.add_tools(HoverTool(renderers=[dots], tooltips=[
+            ("feature", "@feature"), ("batch", "#@batch_no"), ("normalized", "@text")]))
+        self.one_fig.add_tools(HoverTool(renderers=[refs], tooltips=[
+            ("feature", "@feature"), ("with all the data's statistics", "@text")]))
+        legend = Legend(items=[LegendItem(label="in one batch", renderers=[dots]),
+                               LegendItem(label="with all the data's statistics", renderers=[refs])],
+                        orientation="horizontal", location="top_left", name="bn-one-legend")
+        theme.style_legend(legend)
+        legend.click_policy = "none"
+        self.one_fig.add_layout(legend, "above")
+        feats = [int(f) for f in m.features]
+        self.one_fig.xaxis.ticker = FixedTicker(ticks=list(range(1, len(feats) + 1)))
+        self.one_fig.xaxis.major_label_overrides = {i + 1: f"#{f + 1}" for i, f in enumerate(feats)}
+        self.one_fig.xaxis.axis_label = "feature"
+        self.one_fig.xgrid.visible = False
+        self.one_fig.yaxis.axis_label = "normalized value"
+        theme.style_figure(self.one_fig)
+
+        self.curve_source = ColumnDataSource({"batch": [], "spread": [], "text": []}, name="bn-curve-source")
+        self.now_source = ColumnDataSource({"batch": [], "spread": [], "text": []}, name="bn-curve-now")
+        self.curve_fig = figure(name="bn-curve-figure", height=280, min_width=220, sizing_mode="stretch_width",
+                                x_axis_type="log", y_axis_type="log", tools="",
+                                x_range=Range1d(1.6, 700), y_range=Range1d(0.03, 1.2),
+                                title="Spread shrinks as the batch grows")
+        self.curve_fig.line("batch", "spread", source=self.curve_source, line_color=theme.WITH_TRICK,
+                            line_width=2, name="bn-curve-line")
+        pts = self.curve_fig.scatter("batch", "spread", source=self.curve_source, size=6,
+                                     color=theme.WITH_TRICK, name="bn-curve-points")
+        now = self.curve_fig.scatter("batch", "spread", source=self.now_source, size=15, marker="circle",
+                                     fill_color=None, line_color=theme.BLACK, line_width=2.5,
+                                     name="bn-curve-now-marker")
+        self.curve_fig.add_tools(HoverTool(renderers=[pts, now], tooltips=[("batch", "@batch"),
+                                                                          ("spread", "@text")]))
+        self.curve_fig.xaxis.axis_label = "batch size (log)"
+        self.curve_fig.yaxis.axis_label = "spread across batches (log)"
+        self.curve_fig.xaxis.ticker = FixedTicker(ticks=[2, 4, 8, 16, 32, 64, 128, 256, 512])
+        theme.style_figure(self.curve_fig)
+        _fit_log_ticks(self.curve_fig)
+        self.one_text = _readout("bn-one-text")
+        self.batch_note = note_alert("bn-batch-note", alert_type="warning")
+
+        # 3 · training vs eval mode
+        self.modes = LayerLineChart(MODE_SERIES, name="bn-modes", log_y=True, max_decades=60, height=260,
+                                    colors=[theme.GREEN, theme.ORANGE],
+                                    title="Std of BatchNorm's output, layer by layer",
+                                    x_label="layer k", y_label="std (log)")
+        self.modes.figure.add_layout(Span(location=1.0, dimension="width", line_color=theme.AXIS,
+                                          line_dash="dashed", line_width=1, name="bn-modes-one"))
+        self.modes_text = _readout("bn-modes-text")
+        self.running_table = pn.pane.HTML("", sizing_mode="stretch_width", name="bn-running-table",
+                                          stylesheets=[_TABLE_CSS], margin=(0, 8))
+
+        self._dirty: set[str] = set(URL_PARAMS)
+        self._coalesced = Coalesced(self._update)
+        self.state.param.watch(self._on_change, list(URL_PARAMS))
+        self._update()
+
+    # -- state → views ------------------------------------------------------------
+    def _on_change(self, *events) -> None:
+        self._dirty.update(e.name for e in events)
+        self._coalesced()
+
+    def _update(self) -> None:
+        dirty, self._dirty = self._dirty, set()
+        s = self.state
+        s.model.set_net(s.gain, s.activation)
+        eval_now = s.mode == "eval"
+        with pn.io.hold():
+            if dirty & COMPARE or ("warmup" in dirty and eval_now and s.bn):
+                self._update_compare()
+            if dirty & MODES:
+                self._update_modes()
+            if dirty & ONE or ("warmup" in dirty and eval_now):
+                self._update_one()
+
+    def _update_compare(self) -> None:
+        s, m = self.state, self.state.model
+        layers = self.left.select_layers(s.depth)
+        kind = ("eval" if s.mode == "eval" else "train") if s.bn else "plain"
+        left, right = m.columns(("plain", kind), s.depth, warmup=s.warmup, x_axis=s.x_axis, layers=layers)
+        x_mode = GRID_MODES[s.x_axis]
+        for grid, col in ((self.left, left), (self.right, right)):
+            if grid.x_mode != x_mode:
+                grid._last = None            # nothing to redraw: the update below replaces it
+                grid.x_mode = x_mode
+            grid.update({"values": col.hists}, notes=col.notes, alerts=col.alerts, layer_labels=col.labels)
+        if not s.bn:
+            title = "BatchNorm off: the left net again, xₖ"
+        elif kind == "eval":
+            title = "With BatchNorm (eval mode): BN(xₖ)"
+        else:
+            title = "With BatchNorm: BN(xₖ)"
+        html = _title_html(title, theme.WITH_TRICK)
+        if self.right_title.object != html:
+            self.right_title.object = html
+        self.spread.update({SPREAD_SERIES[0]: left.spread, SPREAD_SERIES[1]: right.spread if s.bn else []})
+        _fit_log_ticks(self.spread.figure)
+        self.spread.figure.title.text = ("How different the examples still are, layer by layer"
+                                         + (" (right-hand net in eval mode)" if kind == "eval" else ""))
+        self.spread_text.object = self._spread_text(left, right, kind)
+
+    def _spread_text(self, left, right, kind: str) -> str:
+        s = self.state
+        m = self.state.model
+        last = m.plain.summary[s.depth - 1]
+        first = m.plain.summary[0]
+        if last.n_bad:
+            plain = f"the values overflowed (inf or nan) by layer {s.depth}"
+        elif last.collapsed:
+            plain = (f"by layer {s.depth} every example gives the same values: the differences between "
+                     f"examples shrank from {fmt(first.spread)} to {fmt(last.spread)}, below float32's "
+                     f"precision at that size")
+        else:
+            ratio = left.spread[-1] / left.spread[0] if left.spread[0] > 0 else float("nan")
+            plain = (f"the examples' spread goes from {fmt(left.spread[0])} at layer 1 to "
+                     f"{fmt(left.spread[-1])} at layer {s.depth} (×{fmt(ratio)})")
+        text = f"**Without BatchNorm** {plain}."
+        if kind == "plain":
+            text += " BatchNorm is off, so the right-hand net is the same net: tick it again to compare."
+        else:
+            lo, hi = float(np.min(right.spread)), float(np.max(right.spread))
+            mode = "eval mode" if kind == "eval" else "training mode"
+            if hi - lo < 0.005:
+                text += f" **With BatchNorm** ({mode}) it is {lo:.2f} at every layer."
+            else:
+                text += f" **With BatchNorm** ({mode}) it ranges from {fmt(lo)} to {fmt(hi)}."
+        return text
+
+    def _update_one(self) -> None:
+        s, m = self.state, self.state.model
+        v = m.one_example(s.batch, s.mode, s.warmup)
+        n_f = len(v.features)
+        offsets = np.linspace(-0.27, 0.27, N_DRAWS)
+        if v.undefined:
+            self.one_source.data = {"x": [], "y": [], "feature": [], "batch_no": [], "text": []}
+        else:
+            xs = (np.arange(1, n_f + 1)[None, :] + offsets[:, None]).ravel()
+            ys = v.values.ravel()
+            self.one_source.data = {
+                "x": xs, "y": ys, "feature": np.tile(v.features + 1, N_DRAWS),
+                "batch_no": np.repeat(np.arange(1, N_DRAWS + 1), n_f), "text": [fmt(y) for y in ys]}
+        pos = np.arange(1, n_f + 1)
+        self.ref_source.data = {"x0": pos - 0.36, "x1": pos + 0.36, "y": v.reference,
+                                "feature": v.features + 1, "text": [fmt(y) for y in v.reference]}
+        top = max(2.5, float(np.abs(v.reference).max()),
+                  float(np.abs(v.values).max()) if v.values.size else 0.0) * 1.12
+        self.one_fig.y_range.update(start=-top, end=top, reset_start=-top, reset_end=top)
+        set_note(self.batch_note, BATCH_OF_ONE if v.undefined else "")
+
+        sizes, spreads = m.spread_curve()
+        self.curve_source.data = {"batch": sizes, "spread": spreads, "text": [fmt(x) for x in spreads]}
+        if s.mode == "train" and not v.undefined:
+            self.now_source.data = {"batch": [v.batch], "spread": [max(v.spread, 1e-3)], "text": [fmt(v.spread)]}
+        else:
+            self.now_source.data = {"batch": [], "spread": [], "text": []}
+
+        if v.undefined:
+            text = "No dots: with a batch of one there is nothing to normalize with (see the note above)."
+        elif s.mode == "eval":
+            warm = ("the running averages have not been updated yet (mean 0, variance 1), so the "
+                    "output is just the raw input, nowhere near the black dashes"
+                    if s.warmup == 0 else
+                    f"after {s.warmup} warm-up updates the running averages are close to the data's")
+            text = (f"**Eval mode:** all 20 batches give the same value (spread 0): the batch no longer "
+                    f"matters. Here {warm}.")
+        else:
+            text = (f"**Training mode, batch of {v.batch}:** the example's value moves by about "
+                    f"**±{fmt(v.spread)}** from batch to batch (standard deviation over the 20 batches, "
+                    f"averaged over the 6 features).")
+            if v.batch == 2:
+                text += (" With two examples every feature is exactly −1 or +1 (or close to 0 when the two "
+                         "values nearly match): the other example decides which.")
+            elif v.batch >= 256:
+                text += " The dots hug the black dashes: a big batch's statistics are nearly the data's."
+        self.one_text.object = text
+
+    def _update_modes(self) -> None:
+        s, m = self.state, self.state.model
+        v = m.modes(s.depth, s.warmup)
+        self.modes.update({MODE_SERIES[0]: v.std_train, MODE_SERIES[1]: v.std_eval})
+        _fit_log_ticks(self.modes.figure)
+        left = (1 - MOMENTUM) ** s.warmup
+        worst = float(np.max(np.abs(np.log10(np.maximum(v.std_eval, 1e-300)))))
+        if s.warmup == 0:
+            text = ("**No updates yet:** the running averages are still mean 0 and variance 1, so eval mode "
+                    "does not normalize at all and its line is the plain net's drift.")
+        else:
+            verdict = ("Eval mode now matches training mode at every layer (within 10%)."
+                       if worst < np.log10(1.1) else
+                       "Eval mode is still off: the running averages have not caught up yet.")
+            text = (f"After **{s.warmup}** updates the running averages still hold **{100 * left:.2g}%** of "
+                    f"their starting values (0.9 to the power {s.warmup}). {verdict}")
+        self.modes_text.object = text
+        rows = "".join(
+            f"<tr><td>{int(f) + 1}</td><td>{fmt(bm)}</td><td>{fmt(rm)}</td><td>{fmt(bv)}</td><td>{fmt(rv)}</td></tr>"
+            for f, bm, rm, bv, rv in zip(v.features, v.batch_mean, v.running_mean, v.batch_var, v.running_var))
+        self.running_table.object = (
+            f'<table class="bn-stats"><caption>Layer {v.layer}, a few features: the batch\'s statistics '
+            f"vs the running averages</caption><thead><tr><th>feature</th><th>batch mean</th>"
+            f"<th>running mean</th><th>batch variance</th><th>running variance</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
+
+    # -- layout -------------------------------------------------------------------
+    def controls(self):
+        s = self.state
+        w = pn.widgets
+        return [
+            w.IntSlider.from_param(s.param.depth, sizing_mode="stretch_width"),
+            w.FloatSlider.from_param(s.param.gain, sizing_mode="stretch_width"),
+            _label("Activation"),
+            w.RadioButtonGroup.from_param(s.param.activation, options=ACT_OPTIONS, sizing_mode="stretch_width",
+                                          color="primary", variant="outline"),
+            w.Checkbox.from_param(s.param.bn),
+            pn.pane.Markdown(
+                "Both nets: 256 units per layer, the same weights, the same 512 inputs (features with "
+                "their own means and scales, as real data has).",
+                styles={"color": theme.MUTED, "font-size": "13px"}, margin=(6, 10)),
+        ]
+
+    def layout(self):
+        s = self.state
+        w = pn.widgets
+        sync = url_sync(s, URL_PARAMS)
+        axis = pn.Column(
+            _label("Histogram x axis"),
+            w.RadioButtonGroup.from_param(s.param.x_axis, options=AXIS_OPTIONS, color="primary",
+                                          variant="outline", sizing_mode="stretch_width", max_width=380),
+            sizing_mode="stretch_width", margin=(0, 0, 4, 0))
+        batch = w.IntSlider.from_param(s.param.batch, sizing_mode="stretch_width", max_width=520)
+        mode = pn.Column(_label("BatchNorm mode"),
+                         w.RadioButtonGroup.from_param(s.param.mode, options=MODE_OPTIONS, color="primary",
+                                                       variant="outline"),
+                         margin=0)
+        warmup = w.IntSlider.from_param(s.param.warmup, sizing_mode="stretch_width", min_width=220)
+        main = [
+            section_title("1 · Every layer, without and with BatchNorm"),
+            caption("Each panel is one layer: every value its weights receive over the whole batch, and "
+                    "their standard deviation. **Try:** raise the depth to 30: on the left the values grow "
+                    "layer after layer, on the right each layer stays near mean 0, std 1. Choose **sigmoid** "
+                    "and depth 60: the left *collapses*, every example ending up with the same values. "
+                    "Untick BatchNorm and the right side drifts like the left."),
+            axis,
+            self.compare,
+            caption("On the log scale 0, 1, 10 and 100 are evenly spaced, so any size fits; on ±5, *off* "
+                    "is the share of values beyond the axis. Exact zeros (ReLU makes about half) are counted "
+                    "in the panel title, not drawn; on the right they are the spike, moved by BatchNorm."),
+            self.spread,
+            self.spread_text,
+            caption("Per feature, how much the 512 examples differ (the standard deviation across the "
+                    "batch, averaged over features), on a log scale. BatchNorm sets exactly this to 1 "
+                    "(dashed line); without it the signal explodes or fades away."),
+            section_title("2 · One example, many batches", theme.WITH_TRICK),
+            caption("BatchNorm's mean and standard deviation come from the batch, so an example's output "
+                    "depends on which other examples share its batch. One example goes through the first "
+                    "BatchNorm layer in 20 random batches; each dot is its normalized value in one of "
+                    "them, each black dash the value with the whole data set's statistics. **Try:** "
+                    "shrink the batch to 2, then to 1."),
+            batch,
+            self.batch_note,
+            pn.FlexBox(pn.Column(self.one_fig, sizing_mode="stretch_width", styles={"flex": "3 1 320px"}),
+                       pn.Column(self.curve_fig, sizing_mode="stretch_width", styles={"flex": "2 1 240px"}),
+                       sizing_mode="stretch_width", gap="0 16px"),
+            self.one_text,
+            caption("That batch-to-batch jitter is noise added to every training step. It acts as a mild "
+                    "regularizer with batches of a few dozen, but with tiny batches it swamps the signal."),
+            section_title("3 · Training mode vs eval mode", theme.ORANGE),
+            caption("While training, BatchNorm also keeps running averages of each feature's mean and "
+                    f"variance: every batch moves them {MOMENTUM:.0%} of the way (momentum {MOMENTUM}). In "
+                    "eval mode it normalizes with those averages instead, so an example's output no longer "
+                    "depends on its batch. Here the averages start at mean 0, variance 1 and are updated "
+                    "from training-mode passes over the same batch, weights fixed. **Try:** with 0 updates "
+                    "eval mode does not normalize and the drift is back; by about 50 it agrees with training "
+                    "mode. The mode also applies to the right-hand histograms and to the one-example view."),
+            pn.FlexBox(mode, pn.Column(warmup, sizing_mode="stretch_width", styles={"flex": "1 1 260px"}),
+                       sizing_mode="stretch_width", gap="0 16px", align_items="flex-end"),
+            self.modes,
+            self.modes_text,
+            self.running_table,
+        ]
+        return page_template(TITLE, INTRO, self.controls(), main, notes=[sync], name="batch-norm")
+
+
+_TABLE_CSS = """
+table.bn-stats { border-collapse: collapse; font-size: 13px; margin: 4px 0 8px 0; }
+table.bn-stats caption { text-align: left; color: #57606a; padding-bottom: 4px; }
+table.bn-stats th, table.bn-stats td { padding: 2px 10px; text-align: right; border-bottom: 1px solid #e6e8eb; }
+table.bn-stats th { font-weight: 600; }
+"""
+
+
+def page(state: BatchNormState | None = None):
+    """The servable batch-norm page."""
+    return BatchNormPage(state).layout()

@@ -1,0 +1,48 @@
+"""The layer-norm app in a real browser: it loads cleanly, and the batch-size slider moved with
+the keyboard changes batch norm's output for example 1 but not layer norm's."""
+
+from __future__ import annotations
+
+import time
+
+from browser_harness import models_of_type, source_data, wait_idle
+
+APP = "apps/layer_norm.py"
+BN, LN = "ln-shrink-bn-source", "ln-shrink-ln-source"
+
+
+def batch_value(page) -> int:
+    found = [s for s in models_of_type(page, "Slider") if "Batch size" in str(s.get("title"))]
+    assert len(found) == 1, found
+    return int(found[0]["value"])
+
+
+def test_keyboard_batch_slider_moves_batch_norm_not_layer_norm(serve_app, page):
+    server = serve_app(APP)
+    page.goto(server.url)
+    wait_idle(page)
+    assert batch_value(page) == 8
+    assert len(source_data(page, "ln-table-source")["value"]) == 8 * 12
+    bn, ln = source_data(page, BN)["y"], source_data(page, LN)["y"]
+    assert len(bn) == len(ln) == 12
+
+    handle = page.locator('.noUi-handle[aria-valuemax^="64"]')
+    assert handle.count() == 1
+    handle.focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowLeft")
+    deadline = time.monotonic() + 20
+    while batch_value(page) != 3 or source_data(page, BN)["y"] == bn:
+        assert time.monotonic() < deadline, (batch_value(page), source_data(page, BN)["y"])
+        page.wait_for_timeout(100)
+    assert source_data(page, LN)["y"] == ln
+    assert "batch=3" in page.url
+
+    for _ in range(2):
+        page.keyboard.press("ArrowLeft")
+    deadline = time.monotonic() + 20
+    while source_data(page, BN)["y"] != []:
+        assert time.monotonic() < deadline
+        page.wait_for_timeout(100)
+    assert page.get_by_text("Batch norm is undefined for a batch of one").first.is_visible()
+    assert source_data(page, LN)["y"] == ln
