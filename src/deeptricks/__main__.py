@@ -9,6 +9,7 @@ for a course site that embeds the explorables.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -22,7 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="address to listen on (default localhost; 0.0.0.0 for every interface)")
     s.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
                    help="a host allowed to open sessions, e.g. a course site that embeds the pages "
-                        "(repeatable; default: only this server's own address)")
+                        "(repeatable; default: $DEEPTRICKS_ALLOW_WEBSOCKET_ORIGIN, comma-separated, "
+                        "else only this server's own address)")
     s.add_argument("--prefix", default="", help="URL prefix when served behind a proxy, e.g. /tricks")
     s.add_argument("--num-procs", type=int, default=1, help="server processes to fork (default 1)")
     s.add_argument("--autoreload", action="store_true", help="reload pages when the source changes (development)")
@@ -33,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
 def default_origins(address: str, port: int) -> list[str]:
     hosts = ["localhost", "127.0.0.1"] if address in ("localhost", "127.0.0.1", "0.0.0.0", "::") else [address]
     return [f"{h}:{port}" for h in hosts]
+
+
+def env_origins() -> list[str]:
+    """Origins from ``DEEPTRICKS_ALLOW_WEBSOCKET_ORIGIN`` (comma-separated), as the Docker image sets."""
+    raw = os.environ.get("DEEPTRICKS_ALLOW_WEBSOCKET_ORIGIN", "")
+    return [o.strip() for o in raw.split(",") if o.strip()]
 
 
 def serve(args) -> None:
@@ -46,7 +54,7 @@ def serve(args) -> None:
     for e in EXPLORABLES:
         routes[f"/{e.slug}"] = e.page
         titles[f"/{e.slug}"] = f"{e.title} · deeptricks"
-    origins = args.allow_websocket_origin or default_origins(args.address, args.port)
+    origins = args.allow_websocket_origin or env_origins() or default_origins(args.address, args.port)
     if args.autoreload:
         pn.config.autoreload = True
     shown = "localhost" if args.address in ("0.0.0.0", "::") else args.address
