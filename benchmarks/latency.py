@@ -71,9 +71,10 @@ APPS: dict[str, AppSpec] = {
     "floor": AppSpec("benchmarks/apps/floor.py", "title:shift", "floor_hist"),
     # the watched source is one of the last a page update sets (all are sent in one batch)
     "dropout": AppSpec("apps/dropout.py", "title:Dropout rate p", "dropout-hist-panel9-train-source"),
-    "batch_norm": AppSpec("apps/batch_norm.py", ".noUi-handle", "batch_norm_hist"),
-    "layer_norm": AppSpec("apps/layer_norm.py", ".noUi-handle", "layer_norm_hist"),
-    "residual": AppSpec("apps/residual.py", ".noUi-handle", "residual_hist"),
+    # the weight-scale slider recomputes all three nets (the most expensive control)
+    "batch_norm": AppSpec("apps/batch_norm.py", "title:Weight scale (init gain)", "bn-right-panel9-values-source"),
+    "layer_norm": AppSpec("apps/layer_norm.py", "title:Batch size", "ln-shrink-bn-source"),
+    "residual": AppSpec("apps/residual.py", "title:Depth (blocks)", "residual-grad-residual-source"),
 }
 BASELINE = "floor"
 

@@ -18,7 +18,7 @@ from panel.viewable import Viewer
 from . import theme
 from .sanitize import LIMIT, as_float_array, describe, fast_histogram, symlog, widen
 
-_EMPTY = {"left": [], "right": [], "top": [], "count": [], "share": [], "range": [], "series": []}
+_EMPTY = {"left": [], "right": [], "top": [], "count": [], "share": [], "lo": [], "hi": []}
 
 def _grid_css(min_width: int) -> str:
     """CSS turning a Column into a grid with as many columns of ``min_width`` px as fit."""
@@ -107,9 +107,11 @@ class HistogramGrid(Viewer):
                     fill_color=self.colors[j], fill_alpha=alpha, line_color=None,
                     name=f"{name}-panel{k}-{_slug(s)}",
                 )
+                # numbers, not preformatted strings: every update stays a few binary arrays
                 fig.add_tools(HoverTool(renderers=[r], tooltips=[
-                    ("", "@series"), ("bin", "@range"), ("count", "@count"), ("share", "@share{0.0%}"),
-                ]))
+                    ("", escape(s)), ("bin", "@lo{%.3g} to @hi{%.3g}"), ("count", "@count"),
+                    ("share", "@share{0.0%}"),
+                ], formatters={"@lo": "printf", "@hi": "printf"}))
                 sources[s] = src
             fig.xaxis.axis_label = None
             fig.yaxis.visible = False
@@ -340,15 +342,14 @@ class HistogramGrid(Viewer):
         top = share if self.normalize else counts.copy()
         left, right = edges[:-1], edges[1:]
         real = _inv_symlog(edges) if log else edges
-        ranges = [f"{theme.fmt_num(a)} to {theme.fmt_num(b)}" for a, b in zip(real[:-1], real[1:])]
         data = {
             "left": left,
             "right": right,
             "top": top,
             "count": counts.astype(np.int64),
             "share": share,
-            "range": ranges,
-            "series": [series] * counts.size,
+            "lo": real[:-1],
+            "hi": real[1:],
         }
         return data, float(top.max()) if top.size else 0.0
 
