@@ -29,7 +29,36 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--num-procs", type=int, default=1, help="server processes to fork (default 1)")
     s.add_argument("--autoreload", action="store_true", help="reload pages when the source changes (development)")
     s.add_argument("--show", action="store_true", help="open a browser tab")
+    e = sub.add_parser("embed", help="print the HTML that embeds an explorable from a running server")
+    e.add_argument("name", help="explorable: " + ", ".join(_slugs()))
+    e.add_argument("--server", default="http://localhost:5006",
+                   help="the running server's base URL, as the course page's readers reach it")
+    e.add_argument("--query", default="", help="settings for the page, e.g. 'p=0.9&mode=test'")
+    e.add_argument("--height", type=int, default=900, help="iframe height in pixels")
     return ap
+
+
+def _slugs() -> list[str]:
+    from deeptricks.explorables.registry import EXPLORABLES
+    return [x.slug for x in EXPLORABLES]
+
+
+def embed_snippets(name: str, server: str, query: str = "", height: int = 900) -> tuple[str, str]:
+    """The two ways to embed an explorable: Bokeh's server_document script tag, and an iframe."""
+    from html import escape
+    from urllib.parse import parse_qsl
+
+    from bokeh.embed import server_document
+
+    if name not in _slugs():
+        raise SystemExit(f"unknown explorable {name!r}; choose from {', '.join(_slugs())}")
+    url = server.rstrip("/") + "/" + name
+    args = dict(parse_qsl(query.lstrip("?"), keep_blank_values=True))
+    script = server_document(url, arguments=args or None)
+    src = url + ("?" + query.lstrip("?") if query.strip("?") else "")
+    iframe = (f'<iframe src="{escape(src, quote=True)}" title="{escape(name)} explorable" '
+              f'style="width:100%;max-width:1280px;height:{height}px;border:0" loading="lazy"></iframe>')
+    return script, iframe
 
 
 def default_origins(address: str, port: int) -> list[str]:
@@ -69,9 +98,18 @@ def serve(args) -> None:
 def main(argv=None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
+    if args.command == "embed":
+        script, iframe = embed_snippets(args.name, args.server, args.query, args.height)
+        host = args.server.split("//", 1)[-1].split("/", 1)[0]
+        print("<!-- live embed: the explorable runs on the server; serve it with\n"
+              "     deeptricks serve --allow-websocket-origin <the course site's host[:port]> -->")
+        print(script)
+        print(f"<!-- or, as an iframe (the origin allowed is then the server's own: {host}) -->")
+        print(iframe)
+        return 0
     if args.command != "serve":
         ap.print_help()
-        return 0 if args.command is None and argv == [] else 2
+        return 0 if args.command is None else 2
     serve(args)
     return 0
 
