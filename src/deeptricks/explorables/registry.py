@@ -31,6 +31,9 @@ EXPLORABLES = (
     Explorable("residual", "Residual connections",
                "Add the input back to the output: the gradient's “+1” keeps a hundred-layer stack trainable.",
                "deeptricks.explorables.residual"),
+    Explorable("lab", "The lab",
+               "Train a net live, or two side by side, and watch each trick change the curves and the boundary.",
+               "deeptricks.explorables.lab"),
 )
 
 

@@ -1,0 +1,788 @@
+"""The lab: train a network live and see why each trick matters. State and page.
+
+Training never blocks the page for long: while it runs, a periodic callback
+(every ``TICK_MS``) trains as many steps as fit in a time budget, then pushes
+one batched update (new curve points streamed, the decision boundary redrawn,
+the slower per-layer views every few ticks). Pause stops the callback, Step
+trains one step, Reset rebuilds the nets. Changing any data, network or
+training control rebuilds the nets from the new settings; if training was
+running it goes on running with the fresh nets, so a learner can sweep a
+slider and watch each setting train from scratch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import urllib.parse
+from html import escape
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.core.properties import value
+from bokeh.models import (ColorBar, ColumnDataSource, HoverTool, LinearColorMapper, Range1d, Span)
+from bokeh.plotting import figure
+
+from deeptricks.core import DATASETS, NORMS, OPTIMIZERS
+from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, note_alert, page as page_template,
+                           section_title, set_note, theme, url_sync)
+
+from .base import Coalesced, caption
+from .lab_model import (ACTIVATION_NAMES, BATCH_SIZES, GRID, LEARNING_RATES, MAX_DEPTH, MAX_WIDTH,
+                        PRESETS, LabSession, RunConfig, SpeedMeter)
+
+TITLE = "The lab: train a network"
+SUMMARY = "Train a net live, or two side by side, and watch each trick change the curves and the boundary."
+
+INTRO = (
+    "The other pages show one pass through a network. The claims about the tricks are about "
+    "*training*, so here you train one, live, on a small problem in the plane: pick the data, build "
+    "the network, press **Start**, and watch the decision boundary form and the loss fall. Switch on "
+    "**Compare** to train two networks on the same data from the same starting weights, differing "
+    "only in the tricks you choose, or load a **preset**: each sets up one claim and says what to "
+    "look for."
+)
+
+TICK_MS = 100             # the page updates about 10 times a second while training
+TICK_BUDGET = 0.082       # seconds of work per tick (training + drawing), leaving time to send
+TRAIN_BUDGET = 0.066       # at most this much of it training
+FIRST_BUDGET = 0.03       # seconds of training before the first update after Start
+SLOW_EVERY = 5            # per-layer histograms and gradient profile: every 5th tick
+LESION_EVERY = 20         # "delete one block": every 20th tick while training, if cheap
+BOUNDARY_COST = 0.015     # redraw the boundary every other tick (or less) when it costs more
+N_HIST = 6                # histogram panels per net
+
+A_COLOR, B_COLOR = theme.BLUE, theme.VERMILLION
+CLASS_COLORS = (theme.BLUE, theme.VERMILLION)
+
+
+def _mix(hex_color: str, t: float) -> tuple[int, int, int]:
+    """``hex_color`` blended towards white by ``t`` (0 = the colour, 1 = white)."""
+    rgb = [int(hex_color[i:i + 2], 16) for i in (1, 3, 5)]
+    return tuple(round(c + (255 - c) * t) for c in rgb)
+
+
+def diverging_palette(low: str = CLASS_COLORS[0], high: str = CLASS_COLORS[1], n: int = 256,
+                      tint: float = 0.45) -> list[str]:
+    """Light ``low`` → white → light ``high``: blue/orange, readable with every common colour
+    blindness, and pale enough that the class-coloured points stay visible on top."""
+    a, b = np.array(_mix(low, tint), float), np.array(_mix(high, tint), float)
+    white = np.array([255.0, 255.0, 255.0])
+    out = []
+    for t in np.linspace(0, 1, n):
+        c = a + (white - a) * (t / 0.5) if t < 0.5 else white + (b - white) * ((t - 0.5) / 0.5)
+        out.append("#%02x%02x%02x" % tuple(int(round(v)) for v in c))
+    return out
+
+
+BOUNDARY_PALETTE = diverging_palette()
+
+PRESET_OPTIONS = {"(none: your own settings)": "none",
+                  **{f"{i}. {p.title}": k for i, (k, p) in enumerate(PRESETS.items(), 1)}}
+_CONFIG_PARAMS = ("dataset", "noise", "n_train", "shuffle_labels", "depth", "width", "activation",
+                  "norm", "residual", "dropout", "gain", "optimizer", "lr", "batch_size", "seed")
+_B_PARAMS = ("b_depth", "b_norm", "b_residual", "b_dropout")
+
+
+class LabState(param.Parameterized):
+    """The lab's controls, with their bounds (every one is in the page's address)."""
+
+    preset = param.Selector(default="none", objects=["none", *PRESETS], label="Preset",
+                            doc="Load a configuration that shows one claim, with a note on what to look for.")
+    dataset = param.Selector(default="moons", objects=list(DATASETS), label="Dataset")
+    noise = param.Number(0.1, bounds=(0.0, 0.5), step=0.01, label="Noise",
+                         doc="Standard deviation of the jitter added to every point.")
+    n_train = param.Integer(200, bounds=(10, 1000), step=10, label="Training points",
+                            doc="Size of the training set (the test set has 400 points; 500 for noisy).")
+    shuffle_labels = param.Boolean(False, label="Shuffle the training labels",
+                                   doc="Give the training points random labels (test labels stay true).")
+    depth = param.Integer(6, bounds=(1, MAX_DEPTH), label="Depth (blocks)")
+    width = param.Integer(32, bounds=(4, MAX_WIDTH), label="Width (units per block)")
+    activation = param.Selector(default="relu", objects=list(ACTIVATION_NAMES), label="Activation")
+    norm = param.Selector(default="batch", objects=list(NORMS), label="Normalization")
+    residual = param.Boolean(False, label="Residual connections")
+    dropout = param.Number(0.1, bounds=(0.0, 0.9), step=0.05, label="Dropout rate")
+    gain = param.Number(1.0, bounds=(0.1, 3.0), step=0.05, label="Init gain (× He)",
+                        doc="Multiplies every block's initial weights; 1 is He initialisation.")
+    optimizer = param.Selector(default="adam", objects=list(OPTIMIZERS), label="Optimizer")
+    lr = param.Selector(default=0.01, objects=list(LEARNING_RATES), label="Learning rate")
+    batch_size = param.Selector(default=64, objects=list(BATCH_SIZES), label="Batch size")
+    seed = param.Integer(0, bounds=(0, 9999), label="Seed",
+                         doc="Draws the data, the initial weights, the batches and the dropout masks.")
+    compare = param.Boolean(False, label="Compare two networks (A and B)")
+    b_depth = param.Integer(6, bounds=(1, MAX_DEPTH), label="B: depth")
+    b_norm = param.Selector(default="none", objects=list(NORMS), label="B: normalization")
+    b_residual = param.Boolean(False, label="B: residual connections")
+    b_dropout = param.Number(0.1, bounds=(0.0, 0.9), step=0.05, label="B: dropout rate")
+    layer = param.Integer(1, bounds=(1, MAX_DEPTH), label="Layer to follow",
+                          doc="The block whose pre-activations the percentile chart follows.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.param.watch(self._on_preset, ["preset"])
+
+    def config_a(self) -> RunConfig:
+        return RunConfig(**{k: getattr(self, k) for k in _CONFIG_PARAMS})
+
+    def config_b(self) -> RunConfig | None:
+        if not self.compare:
+            return None
+        return self.config_a().replace(depth=self.b_depth, norm=self.b_norm, residual=self.b_residual,
+                                       dropout=self.b_dropout)
+
+    def preset_values(self, key: str) -> dict:
+        """The parameter values preset ``key`` sets."""
+        p = PRESETS[key]
+        a, b = p.configs()
+        values = {k: getattr(a, k) for k in _CONFIG_PARAMS}
+        values["compare"] = b is not None
+        if b is not None:
+            values.update(b_depth=b.depth, b_norm=b.norm, b_residual=b.residual, b_dropout=b.dropout)
+        values["layer"] = p.layer
+        return values
+
+    def apply_preset(self, key: str) -> None:
+        if key in PRESETS:
+            self.param.update(preset=key, **self.preset_values(key))
+
+    def _on_preset(self, event) -> None:
+        if event.new in PRESETS:
+            self.param.update(**self.preset_values(event.new))
+
+    def preset_changed(self) -> list[str]:
+        """The settings the learner changed since loading the preset (labels)."""
+        if self.preset not in PRESETS:
+            return []
+        values = self.preset_values(self.preset)
+        skip = set() if values["compare"] else set(_B_PARAMS)
+        return [self.param[k].label for k, v in values.items()
+                if k not in skip and k != "layer" and getattr(self, k) != v]
+
+
+URL_PARAMS = {"preset": "preset", "dataset": "data", "noise": "noise", "n_train": "n",
+              "shuffle_labels": "shuffle", "depth": "depth", "width": "width", "activation": "act",
+              "norm": "norm", "residual": "res", "dropout": "drop", "gain": "gain", "optimizer": "opt",
+              "lr": "lr", "batch_size": "batch", "seed": "seed", "compare": "compare",
+              "b_depth": "b_depth", "b_norm": "b_norm", "b_residual": "b_res", "b_dropout": "b_drop",
+              "layer": "layer"}
+
+
+# --------------------------------------------------------------------------- views of one net
+
+
+class BoundaryView:
+    """The decision boundary of one net over the input plane, with the data on top."""
+
+    def __init__(self, tag: str, title: str):
+        self.tag = tag
+        self.mapper = LinearColorMapper(palette=BOUNDARY_PALETTE, low=0.0, high=1.0,
+                                        name=f"lab-boundary-{tag}-mapper")
+        self.figure = figure(name=f"lab-boundary-{tag}-figure", width=420, height=470, max_width=520,
+                             sizing_mode="scale_width", tools="", match_aspect=True,
+                             x_range=Range1d(-1.5, 1.5), y_range=Range1d(-1.5, 1.5), title=title)
+        self.figure.title.name = f"lab-boundary-{tag}-title"
+        self.image_source = ColumnDataSource({"image": [np.full((GRID, GRID), 0.5)], "x": [-1.5],
+                                              "y": [-1.5], "dw": [3.0], "dh": [3.0]},
+                                             name=f"lab-boundary-{tag}-image")
+        self.figure.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.image_source,
+                          color_mapper=self.mapper, name=f"lab-boundary-{tag}-glyph")
+        self.train_source = ColumnDataSource({"x": [], "y": [], "color": [], "label": []},
+                                             name=f"lab-boundary-{tag}-train")
+        self.test_source = ColumnDataSource({"x": [], "y": [], "color": [], "label": []},
+                                            name=f"lab-boundary-{tag}-test")
+        test = self.figure.scatter("x", "y", source=self.test_source, size=5, fill_color=None,
+                                   line_color="color", line_width=1.2, line_alpha=0.75,
+                                   name=f"lab-boundary-{tag}-test-points")
+        train = self.figure.scatter("x", "y", source=self.train_source, size=7, fill_color="color",
+                                    line_color="white", line_width=1.0,
+                                    name=f"lab-boundary-{tag}-train-points")
+        self.figure.add_tools(HoverTool(renderers=[train, test], tooltips=[("", "@label")]))
+        self.figure.add_layout(ColorBar(
+            color_mapper=self.mapper, orientation="horizontal", height=8, location=(0, 0), padding=4,
+            title="P(class 1), as the net predicts it",
+            title_text_font_size=theme.TICK_SIZE, title_text_font_style="normal",
+            title_text_color=theme.MUTED, major_label_text_font_size=theme.TICK_SIZE,
+            major_label_text_color=theme.MUTED, name=f"lab-boundary-{tag}-colorbar"), "below")
+        self.figure.xaxis.axis_label = "x₁"
+        self.figure.yaxis.axis_label = "x₂"
+        theme.style_figure(self.figure)
+        self.pane = pn.pane.Bokeh(self.figure, sizing_mode="scale_width", max_width=520)
+
+    def set_data(self, data, extent: float) -> None:
+        def pts(X, y, which):
+            return {"x": X[:, 0], "y": X[:, 1], "color": [CLASS_COLORS[int(c)] for c in y],
+                    "label": [f"{which} point, class {int(c)}" for c in y]}
+        self.train_source.data = pts(data.X_train, data.y_train, "training")
+        self.test_source.data = pts(data.X_test, data.y_test, "test")
+        for rng in (self.figure.x_range, self.figure.y_range):
+            rng.update(start=-extent, end=extent, reset_start=-extent, reset_end=extent)
+        self._extent = extent
+
+    def set_image(self, probs: np.ndarray, title: str) -> None:
+        e = self._extent
+        self.image_source.data = {"image": [probs.astype(np.float32)], "x": [-e], "y": [-e],
+                                  "dw": [2 * e], "dh": [2 * e]}
+        if self.figure.title.text != title:
+            self.figure.title.text = title
+
+
+class BatchCurveChart(CurveChart):
+    """A :class:`CurveChart` that streams many steps of several series in one call.
+
+    A training tick adds several points per series; streaming them one
+    ``stream`` call at a time costs one websocket frame per column per point.
+    Here each series gets one ``stream`` per tick, with plain lists (sent
+    inline in the JSON patch rather than as separate binary buffers).
+    """
+
+    def stream_many(self, steps, values: dict) -> None:
+        steps = np.asarray(steps, float)
+        if steps.size == 0:
+            return
+        with pn.io.hold():
+            for s, v in values.items():
+                if s not in self.sources:
+                    continue
+                d = self._prepare(s, steps, np.asarray(v, float))
+                if len(d["x"]):
+                    self.sources[s].stream({k: list(map(float, c)) if k in ("x", "y") else list(c)
+                                            for k, c in d.items()}, rollover=self.rollover)
+            self._apply_ranges()
+            self._show_flags(self._flags())
+
+
+def _title_html(text: str, color: str) -> str:
+    return f'<div class="dt-section-title" style="border-left-color:{color}">{escape(text)}</div>'
+
+
+def _half(*objs, title_pane) -> pn.Column:
+    return pn.Column(title_pane, *objs, css_classes=["dt-half"], sizing_mode="stretch_width",
+                     stylesheets=[theme.stylesheet()])
+
+
+def _pair(left: pn.Column, right: pn.Column, name: str) -> pn.FlexBox:
+    return pn.FlexBox(left, right, gap="8px 20px", flex_wrap="wrap", sizing_mode="stretch_width",
+                      stylesheets=[theme.stylesheet()], name=name)
+
+
+# --------------------------------------------------------------------------- the page
+
+
+class LabPage:
+    """Builds the figures once; training ticks and control changes only update their data."""
+
+    def __init__(self, state: LabState | None = None):
+        self.state = s = state or LabState()
+        self.session = LabSession(s.config_a(), s.config_b())
+        self.meter = SpeedMeter()
+        self._periodic = None
+        self._tick_count = 0
+        self._boundary_cost = 0.0
+        self._lesion_cost = 0.0
+        self._update_cost = 0.0
+        self._generation = None
+        self.first_boundary_at: float | None = None   # perf_counter of the first redraw after Start
+        self._started_at: float | None = None
+
+        # status, notes and buttons
+        self.status = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(4, 8), name="lab-status",
+                                       styles={"font-size": "15px"}, disable_math=True)
+        self.stop_note = note_alert("lab-stop-note", alert_type="danger")
+        self.preset_box = pn.pane.Alert("", alert_type="info", visible=False, sizing_mode="stretch_width",
+                                        name="lab-preset-caption", margin=(4, 5))
+        w = pn.widgets
+        self.start_button = w.Button(label="▶ Start", color="primary", width=100)
+        self.pause_button = w.Button(label="Pause", width=100)
+        self.step_button = w.Button(label="Step once", width=100)
+        self.reset_button = w.Button(label="↺ Reset", width=100)
+        self.start_button.on_click(lambda e: self.start())
+        self.pause_button.on_click(lambda e: self.pause())
+        self.step_button.on_click(lambda e: self.step())
+        self.reset_button.on_click(lambda e: self.reset())
+
+        # decision boundaries
+        self.boundaries = [BoundaryView("a", "A"), BoundaryView("b", "B")]
+        self.boundary_titles = [section_title("", A_COLOR), section_title("", B_COLOR)]
+
+        # curves: A solid, B dashed in compare mode (see _style_curves)
+        series = ("train", "test", "B train", "B test")
+        self.loss = BatchCurveChart(series, name="lab-loss", title="Loss (cross-entropy)",
+                                    y_label="loss", log_y=True, log_floor=1e-4, height=250)
+        self.acc = BatchCurveChart(series, name="lab-acc", title="Accuracy", y_label="accuracy",
+                                   y_range=(0.0, 1.02), height=230)
+
+        # inside the network, per net
+        self.pct = [BatchCurveChart(("85th", "50th", "15th"), name=f"lab-pct-{t}", title="",
+                                    y_label="pre-activation", height=250, colors=colors)
+                    for t, colors in (("a", (theme.SKY_BLUE, A_COLOR, theme.SKY_BLUE)),
+                                      ("b", (theme.ORANGE, B_COLOR, theme.ORANGE)))]
+        for c in self.pct:
+            for s_name in ("85th", "15th"):
+                c.lines[s_name].glyph.line_width = 1.5
+        self.grad = [BatchCurveChart(("first block", "middle block", "last block"), name=f"lab-grad-{t}",
+                                     title="", y_label="‖dL/dW‖", log_y=True, log_floor=1e-30, height=250,
+                                     colors=(theme.GREEN, theme.PURPLE, theme.BLACK))
+                     for t in ("a", "b")]
+        self.pct_titles = [section_title("", A_COLOR), section_title("", B_COLOR)]
+        self.grad_now = LayerLineChart(("A", "B"), name="lab-grad-now", log_y=True,
+                                       title="Gradient norm per block, last 10 steps",
+                                       x_label="block", y_label="‖dL/dW‖", height=260,
+                                       colors=(A_COLOR, B_COLOR))
+        self.hists = [HistogramGrid(("pre-activations",), name="lab-hist", n_panels=N_HIST,
+                                    x_label="pre-activation", panel_height=120, min_panel_width=150,
+                                    colors=(A_COLOR,)),
+                      HistogramGrid(("A", "B"), name="lab-hist2", n_panels=N_HIST,
+                                    x_label="pre-activation", panel_height=120, min_panel_width=150,
+                                    colors=(A_COLOR, B_COLOR))]
+        self.lesion = LayerLineChart(("A", "B"), name="lab-lesion", title="Test accuracy with one block deleted",
+                                     x_label="deleted block", y_label="test accuracy", y_range=(0.0, 1.04),
+                                     height=260, colors=(A_COLOR, B_COLOR))
+        self.lesion_full = [Span(dimension="width", location=0.0, line_color=c, line_dash="dashed",
+                                 line_width=1.5, line_alpha=0.7, visible=False, name=f"lab-lesion-full-{t}")
+                            for t, c in (("a", A_COLOR), ("b", B_COLOR))]
+        for span in self.lesion_full:
+            self.lesion.figure.add_layout(span)
+        self.lesion_text = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 8),
+                                            name="lab-lesion-text", disable_math=True)
+
+        self.boundary_halves = [
+            _half(self.boundaries[i].pane, title_pane=self.boundary_titles[i]) for i in (0, 1)]
+        self.pct_halves = [_half(self.pct[i], title_pane=self.pct_titles[i]) for i in (0, 1)]
+        self.grad_halves = [_half(self.grad[i], title_pane=pn.pane.HTML("", margin=0, height=0))
+                            for i in (0, 1)]
+        self.hist_boxes = [pn.Column(h, sizing_mode="stretch_width", margin=0) for h in self.hists]
+        self.curves_box = pn.Column(self.loss, self.acc, css_classes=["dt-half"], sizing_mode="stretch_width",
+                                    stylesheets=[theme.stylesheet()], name="lab-curves")
+        self.top = pn.FlexBox(self.boundary_halves[0], self.curves_box, gap="8px 20px", flex_wrap="wrap",
+                              sizing_mode="stretch_width", stylesheets=[theme.stylesheet()], name="lab-top")
+        self.curves_slot = pn.Column(sizing_mode="stretch_width", margin=0)
+        self._compare_layout = False
+        self._first_after_start = False
+        self.layer_slider = None
+        self.restore_button = w.Button(label="Restore the preset's settings", visible=False,
+                                       sizing_mode="stretch_width")
+        self.restore_button.on_click(lambda e: self.state.apply_preset(self.state.preset))
+
+        self.update = Coalesced(self._reconfigure)
+        s.param.watch(self.update, [*_CONFIG_PARAMS, "compare", *_B_PARAMS])
+        s.param.watch(self._on_layer, ["layer"])
+        s.param.watch(lambda *e: self._show_preset(), ["preset", *_CONFIG_PARAMS, "compare", *_B_PARAMS])
+        self._rebuild_views()
+        self._show_preset()
+
+    # -- training control ----------------------------------------------------------
+    def _in_server(self) -> bool:
+        doc = pn.state.curdoc
+        return doc is not None and doc.session_context is not None
+
+    def start(self) -> None:
+        if not self.session.start():
+            return
+        self._started_at = time.perf_counter()
+        self.first_boundary_at = None
+        self._first_after_start = True          # the learner sees the boundary move at once
+        self.meter.reset()
+        self.meter.add(time.perf_counter(), self.session.step_count)
+        self._tick(budget=FIRST_BUDGET)
+        if self.session.running and self._in_server():
+            if self._periodic is None:
+                self._periodic = pn.state.add_periodic_callback(self._tick, period=TICK_MS, start=False)
+            if not self._periodic.running:
+                self._periodic.start()
+
+    def _stop_periodic(self) -> None:
+        if self._periodic is not None and self._periodic.running:
+            self._periodic.stop()
+
+    def pause(self) -> None:
+        self.session.pause()
+        self._stop_periodic()
+        self._push(slow=True, lesion=True)
+
+    def step(self) -> None:
+        self._stop_periodic()
+        self.session.step_once()
+        self.meter.reset()
+        self._push(slow=True, lesion=True)
+
+    def reset(self) -> None:
+        self._stop_periodic()
+        self.session.reset()
+        self.meter.reset()
+        self._rebuild_views()
+
+    def _viewer_gone(self) -> bool:
+        """True when the browser tab of this session has closed (no one to train for)."""
+        doc = pn.state.curdoc
+        ctx = getattr(doc, "session_context", None) if doc is not None else None
+        server_session = getattr(ctx, "_session", None)     # Bokeh's ServerSession, when served
+        return server_session is not None and getattr(server_session, "connection_count", 1) == 0
+
+    def _tick(self, budget: float | None = None) -> None:
+        if not self.session.running or self._viewer_gone():
+            self.session.pause()
+            self._stop_periodic()
+            return
+        if budget is None:   # leave room in the period for drawing
+            budget = min(TRAIN_BUDGET, max(0.02, TICK_BUDGET - self._update_cost))
+        self.session.advance(budget)
+        self.meter.add(time.perf_counter(), self.session.step_count)
+        self._tick_count += 1
+        done = not self.session.running
+        if done:
+            self._stop_periodic()
+        t0 = time.perf_counter()
+        self._push(slow=done or self._tick_count % SLOW_EVERY == 0,
+                   lesion=done or (self._tick_count % LESION_EVERY == 0 and self._lesion_cost < 0.03))
+        self._update_cost = time.perf_counter() - t0
+
+    # -- updates ---------------------------------------------------------------------
+    def _reconfigure(self) -> None:
+        s = self.state
+        if s.layer > max(s.depth, s.b_depth if s.compare else 0):
+            s.layer = max(s.depth, s.b_depth if s.compare else 0)   # re-enters via _on_layer
+        if self.session.configure(s.config_a(), s.config_b()):
+            self.meter.reset()
+            self._rebuild_views()
+            if self.session.running:
+                self.meter.add(time.perf_counter(), self.session.step_count)
+
+    def _rebuild_views(self) -> None:
+        """Everything from scratch: new nets (new data, architecture or a reset)."""
+        ses = self.session
+        compare = ses.compare
+        self._generation = ses.generation
+        self._sent_eval = [0, 0]
+        self._sent_stat = [0, 0]
+        self._tick_count = 0
+        with pn.io.hold():
+            self._style_curves(compare)
+            for i, r in enumerate(ses.runs):
+                self.boundaries[i].set_data(r.data, r.extent)
+            # Fill the curves with what exists (the untrained nets at step 0) by replacing, never by
+            # streaming: a stream in the same batch as a replace would reach the browser twice
+            # (the replaced data is serialized when the batch is sent, streamed points included).
+            loss, acc = {}, {}
+            for i, r in enumerate(ses.runs):
+                ev = r.eval_points()
+                prefix = "B " if i == 1 else ""
+                steps = [p.step for p in ev]
+                loss.update({f"{prefix}train": (steps, [p.train_loss for p in ev]),
+                             f"{prefix}test": (steps, [p.test_loss for p in ev])})
+                acc.update({f"{prefix}train": (steps, [p.train_acc for p in ev]),
+                            f"{prefix}test": (steps, [p.test_acc for p in ev])})
+                self._sent_eval[i] = len(ev)
+            self.loss.replace(loss)
+            self.acc.replace(acc)
+            for c in self.pct + self.grad:
+                c.clear()
+            for i, (title, bt) in enumerate(zip(self.pct_titles, self.boundary_titles)):
+                label = self._label(i)
+                title.object = bt.object = _title_html(label, (A_COLOR, B_COLOR)[i])
+            for obj in (self.boundary_halves[1], self.pct_halves[1], self.grad_halves[1]):
+                obj.visible = compare
+            if self.layer_slider is not None:     # only the blocks that exist (noUiSlider needs a range)
+                self.layer_slider.end = max(2, self.state.depth, self.state.b_depth if compare else 0)
+            self.hist_boxes[0].visible, self.hist_boxes[1].visible = not compare, compare
+            if compare != self._compare_layout:
+                self._compare_layout = compare
+                self.top.objects = ([self.boundary_halves[0], self.boundary_halves[1]] if compare else
+                                    [self.boundary_halves[0], self.curves_box])
+                self.curves_slot.objects = [self.curves_box] if compare else []
+            for ch in (self.grad_now, self.lesion):
+                if ch.legend is not None:
+                    ch.legend.visible = compare
+            self._push(slow=True, lesion=True, boundary=True)
+
+    def _label(self, i: int) -> str:
+        ses = self.session
+        if i >= len(ses.runs):
+            return "B"
+        cfg = ses.runs[i].config
+        if not ses.compare:
+            return f"The network: {cfg.describe()}"
+        return f"{'AB'[i]}: {cfg.describe()}"
+
+    def _style_curves(self, compare: bool) -> None:
+        styles = {  # series: (colour, dash) in single mode, in compare mode
+            "train": ((theme.TRAIN, "solid"), (A_COLOR, "solid")),
+            "test": ((theme.TEST, "solid"), (A_COLOR, "dashed")),
+            "B train": ((B_COLOR, "solid"), (B_COLOR, "solid")),
+            "B test": ((B_COLOR, "dashed"), (B_COLOR, "dashed")),
+        }
+        labels = {"train": ("train", "A train"), "test": ("test", "A test"),
+                  "B train": ("B train", "B train"), "B test": ("B test", "B test")}
+        for chart in (self.loss, self.acc):
+            # four entries in two rows (A, then B): one row does not fit above a phone-wide chart
+            chart.legend.ncols = 2 if compare else "auto"
+            for item, s in zip(chart.legend.items, chart.series):
+                (color, dash) = styles[s][compare]
+                line = chart.lines[s]
+                line.glyph.update(line_color=color, line_dash=dash)
+                show = compare or not s.startswith("B")
+                line.visible = show
+                item.visible = show
+                item.label = value(labels[s][compare])
+
+    def _push(self, *, slow: bool = False, lesion: bool = False, boundary: bool | None = None) -> None:
+        """One batched update of every view that changed since the last push."""
+        ses = self.session
+        if self._generation != ses.generation:
+            self._rebuild_views()
+            return
+        with pn.io.hold():
+            if boundary is None:
+                every = max(1, math.ceil(self._boundary_cost / BOUNDARY_COST))
+                boundary = slow or self._first_after_start or self._tick_count % every == 0
+            if boundary:
+                t0 = time.perf_counter()
+                for i, r in enumerate(ses.runs):
+                    e = r.latest()
+                    title = f"{'AB'[i] + ' · ' if ses.compare else ''}step {r.step_count:,}"
+                    if np.isfinite(e.test_acc):
+                        title += f" · test accuracy {100 * e.test_acc:.0f}%"
+                    self.boundaries[i].set_image(r.boundary(), title)
+                self._boundary_cost = time.perf_counter() - t0      # for every net together
+                self._first_after_start = False
+                if self._started_at is not None and self.first_boundary_at is None and ses.step_count > 0:
+                    self.first_boundary_at = time.perf_counter()
+            self._stream_curves()
+            if slow:
+                self._push_slow()
+            if lesion:
+                t0 = time.perf_counter()
+                self._push_lesion()
+                self._lesion_cost = time.perf_counter() - t0
+            self._push_status()
+
+    def _stream_curves(self) -> None:
+        ses = self.session
+        layer = self._layer_index()
+        for i, r in enumerate(ses.runs):
+            prefix = "B " if i == 1 else ""
+            ev = r.eval_points(self._sent_eval[i])
+            if ev:
+                steps = [p.step for p in ev]
+                self.loss.stream_many(steps, {f"{prefix}train": [p.train_loss for p in ev],
+                                              f"{prefix}test": [p.test_loss for p in ev]})
+                self.acc.stream_many(steps, {f"{prefix}train": [p.train_acc for p in ev],
+                                             f"{prefix}test": [p.test_acc for p in ev]})
+            self._sent_eval[i] = r.n_eval_points()
+            pts = r.stat_points(self._sent_stat[i])
+            d = r.config.depth
+            blocks = (0, d // 2, d - 1)
+            if pts:
+                steps = [p.step for p in pts]
+                if layer < d:
+                    q = np.array([p.percentiles[layer] for p in pts])
+                    self.pct[i].stream_many(steps, {"15th": q[:, 0], "50th": q[:, 1], "85th": q[:, 2]})
+                g = np.array([p.grad_norms for p in pts])
+                self.grad[i].stream_many(steps, {"first block": g[:, blocks[0]], "middle block": g[:, blocks[1]],
+                                                 "last block": g[:, blocks[2]]})
+            if pts:
+                self._sent_stat[i] = pts[-1].step
+            shown = sorted({b + 1 for b in blocks})     # short: the title must fit a phone-wide chart
+            title = f"‖dL/dW‖ of block{'s' if len(shown) > 1 else ''} {', '.join(map(str, shown))}"
+            if self.grad[i].figure.title.text != title:
+                self.grad[i].figure.title.text = title
+            self.pct[i].figure.title.text = (
+                f"Block {layer + 1}: pre-activation percentiles" if layer < d
+                else f"(this net has only {d} blocks)")
+
+    def _layer_index(self) -> int:
+        return int(self.state.layer) - 1
+
+    def _on_layer(self, event=None) -> None:
+        """A new layer to follow: redraw the percentile charts from the whole history."""
+        s = self.state
+        deepest = max(s.depth, s.b_depth if s.compare else 0)    # the settings, not the (maybe stale) nets
+        if s.layer > deepest:
+            self.state.layer = deepest          # re-enters with a layer that exists
+            return
+        layer = self._layer_index()
+        with pn.io.hold():
+            for i, r in enumerate(self.session.runs):
+                pts = r.stat_points(0)
+                if layer < r.config.depth and pts:
+                    q = np.array([p.percentiles[layer] for p in pts])
+                    steps = [p.step for p in pts]
+                    self.pct[i].replace({"15th": (steps, q[:, 0]), "50th": (steps, q[:, 1]),
+                                         "85th": (steps, q[:, 2])})
+                else:
+                    self.pct[i].clear()
+                d = r.config.depth
+                self.pct[i].figure.title.text = (
+                    f"Block {layer + 1}: pre-activation percentiles" if layer < d
+                    else f"(this net has only {d} blocks)")
+
+    def _push_slow(self) -> None:
+        ses = self.session
+        grads = {"AB"[i]: r.recent_grad_norms() if r.step_count else [] for i, r in enumerate(ses.runs)}
+        self.grad_now.update(grads)
+        pre = [r.pre_activations_now() for r in ses.runs]
+        if ses.compare:
+            self.hists[1].update_from_values({"A": pre[0], "B": pre[1]}, bins=40)
+        else:
+            self.hists[0].update_from_values({"pre-activations": pre[0]}, bins=40)
+
+    def _push_lesion(self) -> None:
+        ses = self.session
+        values, lines = {}, []
+        for i, r in enumerate(ses.runs):
+            full, accs = r.lesion()
+            values["AB"[i]] = accs
+            self.lesion_full[i].update(location=float(full) if np.isfinite(full) else 0.0, visible=True)
+            worst = int(np.argmin(accs)) if accs.size else 0
+            name = f"**{'AB'[i]}**" if ses.compare else "The net"
+            lines.append(f"{name}: {100 * full:.0f}% with every block (dashed line); with one block deleted, "
+                         f"median {100 * np.median(accs):.0f}%, worst {100 * accs[worst]:.0f}% "
+                         f"(block {worst + 1}).")
+        if not ses.compare:
+            self.lesion_full[1].visible = False
+        self.lesion.update(values)
+        self.lesion_text.object = f"At step {ses.step_count:,}. " + " ".join(lines)
+
+    def _push_status(self) -> None:
+        ses = self.session
+        rate = self.meter.rate() if ses.running else 0.0
+        words = {"ready": "ready: press **Start**", "running": "training",
+                 "paused": "paused", "stopped": "stopped"}[ses.status]
+        speed = f" · {rate:,.0f} steps/s" if ses.running and rate > 0 else ""
+        text = f"**Step {ses.step_count:,}**{speed} · {words}"
+        if self.status.object != text:
+            self.status.object = text
+        set_note(self.stop_note, "\n\n".join(ses.messages))
+        self.start_button.disabled = ses.status in ("running", "stopped")
+        self.pause_button.disabled = ses.status != "running"
+        self.step_button.disabled = ses.status == "stopped"
+
+    def _show_preset(self) -> None:
+        s = self.state
+        if s.preset not in PRESETS:
+            set_note(self.preset_box, "")
+            self.restore_button.visible = False
+            return
+        p = PRESETS[s.preset]
+        text = f"**{p.title}.** {p.caption} *Train for about {p.steps:,} steps.*"
+        changed = s.preset_changed()
+        if changed:
+            text += (f"\n\n*You have changed the preset's settings: {', '.join(changed[:4])}"
+                     f"{', …' if len(changed) > 4 else ''}.*")
+        set_note(self.preset_box, text)
+        self.restore_button.visible = bool(changed)
+
+    # -- layout ------------------------------------------------------------------------
+    def controls(self) -> list:
+        s, w = self.state, pn.widgets
+        preset = w.Select(label="Preset", options=PRESET_OPTIONS, value=s.preset, sizing_mode="stretch_width")
+
+        preset.param.watch(lambda e: setattr(s, "preset", e.new), ["value"])
+        s.param.watch(lambda e: setattr(preset, "value", e.new), ["preset"])
+        self.preset_select = preset
+
+        def slider(p, **kw):
+            return w.IntSlider.from_param(p, sizing_mode="stretch_width", **kw) if isinstance(
+                p, param.Integer) else w.FloatSlider.from_param(p, sizing_mode="stretch_width", **kw)
+
+        self.layer_slider = slider(s.param.layer)
+        self.layer_slider.end = max(2, *(r.config.depth for r in self.session.runs))
+        heading = lambda text: pn.pane.HTML(f'<div class="dt-section-title">{text}</div>',
+                                            stylesheets=[theme.stylesheet()], margin=(10, 5, 0, 5),
+                                            sizing_mode="stretch_width")
+        b_widgets = pn.Column(
+            slider(s.param.b_depth), w.Select.from_param(s.param.b_norm, sizing_mode="stretch_width"),
+            w.Checkbox.from_param(s.param.b_residual), slider(s.param.b_dropout),
+            sizing_mode="stretch_width", margin=0, visible=s.compare, name="lab-b-controls")
+        s.param.watch(lambda e: setattr(b_widgets, "visible", e.new), ["compare"])
+        return [
+            preset,
+            heading("Data"),
+            w.Select.from_param(s.param.dataset, sizing_mode="stretch_width"),
+            slider(s.param.noise), slider(s.param.n_train),
+            w.Checkbox.from_param(s.param.shuffle_labels),
+            heading("Network"),
+            slider(s.param.depth), slider(s.param.width),
+            w.RadioButtonGroup.from_param(s.param.activation, sizing_mode="stretch_width"),
+            w.RadioButtonGroup.from_param(s.param.norm, sizing_mode="stretch_width"),
+            w.Checkbox.from_param(s.param.residual),
+            slider(s.param.dropout), slider(s.param.gain),
+            heading("Training"),
+            w.RadioButtonGroup.from_param(s.param.optimizer, sizing_mode="stretch_width"),
+            w.DiscreteSlider.from_param(s.param.lr, sizing_mode="stretch_width"),
+            w.DiscreteSlider.from_param(s.param.batch_size, sizing_mode="stretch_width"),
+            w.IntInput.from_param(s.param.seed, sizing_mode="stretch_width"),
+            heading("Compare"),
+            w.Checkbox.from_param(s.param.compare),
+            b_widgets,
+            heading("View"),
+            self.layer_slider,
+        ]
+
+    def _build_main(self) -> list:
+        run_bar = pn.FlexBox(self.start_button, self.pause_button, self.step_button, self.reset_button,
+                             gap="6px", sizing_mode="stretch_width", name="lab-run-bar")
+        return [
+            self.preset_box,
+            self.restore_button,
+            run_bar,
+            self.status,
+            self.stop_note,
+            self.top,
+            caption("Filled dots are the training points, hollow rings the test points, coloured by their "
+                    "true class (blue 0, orange 1). The background is the net's prediction at every point of "
+                    "the plane: the white band between blue and orange is its decision boundary, and the "
+                    "paler the colour, the less sure the net is."),
+            self.curves_slot,
+            caption("Loss and accuracy are measured every 10 steps on *all* training and test points with the "
+                    "net in test mode "
+                    "(dropout off, batch norm on its running averages). Training loss falling while test "
+                    "loss climbs is overfitting. In compare mode A is blue, B orange; solid lines are "
+                    "training, dashed lines test."),
+            section_title("Inside the network"),
+            _pair(*self.pct_halves, name="lab-percentiles"),
+            caption("The plot of the batch-norm paper: how the distribution of one block's inputs to its "
+                    "nonlinearity moves while the layers below it learn (averaged over 10-step windows; "
+                    "choose the block under *View*). With batch norm it stays put; without, it can drift, "
+                    "and every layer above has to keep chasing it."),
+            _pair(*self.grad_halves, name="lab-gradients"),
+            self.grad_now,
+            caption("How hard each block's weights are being pushed: the norm of the gradient of the loss "
+                    "with respect to its weight matrix. Many powers of ten between the first and the last "
+                    "block is the vanishing gradient: the first layers barely learn."),
+            *self.hist_boxes,
+            caption("Each block's pre-activations over the whole training set, now, the net in test mode. "
+                    "Updated twice a second while training."),
+            section_title("Delete one block"),
+            self.lesion,
+            self.lesion_text,
+            caption("After training, remove one block at test time and measure the test accuracy again, "
+                    "each block in turn. A residual block x + F(x) becomes x; a plain block is skipped. "
+                    "Updated when you pause (and every two seconds while a small net trains)."),
+        ]
+
+    def layout(self, location=None):
+        """The page; ``location`` (default ``pn.state.location``) is the address bar to sync with."""
+        location = location if location is not None else pn.state.location
+        main = self._build_main()
+        self._apply_preset_from_query(location)
+        self.url = url_sync(self.state, URL_PARAMS, location=location)
+        self._show_preset()
+        return page_template(TITLE, INTRO, self.controls(), main, notes=[self.url], name="lab")
+
+    def _apply_preset_from_query(self, loc) -> None:
+        """A linked preset is applied before the rest of the link, so that explicit values win."""
+        if loc is None:
+            return
+        try:
+            raw = urllib.parse.parse_qs((loc.search or "").lstrip("?"))
+        except Exception:
+            return
+        key = (raw.get("preset") or [""])[-1]
+        if key in PRESETS and key != self.state.preset:
+            self.state.apply_preset(key)
+
+
+def page(state: LabState | None = None):
+    """The servable lab page."""
+    return LabPage(state).layout()
