@@ -306,3 +306,17 @@ def models_of_type(page, type_name: str) -> list[dict]:
         }""",
         type_name,
     )
+
+
+def wait_for(predicate, what: str, timeout: float = 15.0):
+    """Poll ``predicate()`` every 0.1 s until it returns something truthy; return that.
+
+    Raises AssertionError naming ``what`` after ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)

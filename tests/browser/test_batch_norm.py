@@ -3,23 +3,12 @@ comparison, and a link opens a given state (a batch of one shows the explanation
 
 from __future__ import annotations
 
-import time
 
-from browser_harness import models_of_type, source_data, wait_idle
+from browser_harness import models_of_type, source_data, wait_idle, wait_for
 
 APP = "apps/batch_norm.py"
 RIGHT = "bn-right-panel5-values-source"
 LEFT = "bn-left-panel5-values-source"
-
-
-def wait_for(predicate, what: str, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def slider(page, title: str) -> float:

@@ -3,11 +3,10 @@ last value wins, the URL opens a given state, and two sessions stay independent.
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 
-from browser_harness import models_of_type, source_data, wait_idle
+from browser_harness import models_of_type, source_data, wait_idle, wait_for
 
 from deeptricks.explorables.dropout_model import DropoutModel
 
@@ -24,16 +23,6 @@ def p_slider_value(page) -> float:
 
 def n_dropped(page) -> int:
     return len(source_data(page, DROPPED)["col"])
-
-
-def wait_for(predicate, what: str, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def test_loads_and_a_mouse_drag_changes_the_plots(serve_app, page):

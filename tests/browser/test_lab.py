@@ -4,25 +4,14 @@ stops it, Step adds exactly one step, Reset starts over; a preset link opens com
 from __future__ import annotations
 
 import re
-import time
 
 import numpy as np
 
-from browser_harness import model_prop, source_data, wait_idle
+from browser_harness import model_prop, source_data, wait_idle, wait_for
 
 APP = "apps/lab.py"
 LOSS = "lab-loss-train-source"
 IMAGE = "lab-boundary-a-image"
-
-
-def wait_for(predicate, what: str, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def n_loss_points(page) -> int:
