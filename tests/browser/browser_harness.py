@@ -320,3 +320,10 @@ def wait_for(predicate, what: str, timeout: float = 15.0):
             return result
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
+
+
+def slider_value(page, title: str) -> float:
+    """The value of the one Bokeh slider whose title contains ``title`` (a Panel slider's label)."""
+    found = [s for s in models_of_type(page, "Slider") if title in str(s.get("title"))]
+    assert len(found) == 1, found
+    return float(found[0]["value"])

@@ -4,17 +4,11 @@ comparison, and a link opens a given state (a batch of one shows the explanation
 from __future__ import annotations
 
 
-from browser_harness import models_of_type, source_data, wait_idle, wait_for
+from browser_harness import source_data, wait_idle, wait_for, slider_value as slider
 
 APP = "apps/batch_norm.py"
 RIGHT = "bn-right-panel5-values-source"
 LEFT = "bn-left-panel5-values-source"
-
-
-def slider(page, title: str) -> float:
-    found = [s for s in models_of_type(page, "Slider") if title in str(s.get("title"))]
-    assert len(found) == 1, found
-    return float(found[0]["value"])
 
 
 def test_loads_and_the_switch_changes_the_comparison(serve_app, page):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from browser_harness import models_of_type, source_data, wait_idle, wait_for
+from browser_harness import source_data, wait_idle, wait_for, slider_value
 
 from deeptricks.explorables.dropout_model import DropoutModel
 
@@ -16,9 +16,7 @@ UNITS = "dropout-units-source"
 
 
 def p_slider_value(page) -> float:
-    sliders = [s for s in models_of_type(page, "Slider") if "Dropout rate" in str(s.get("title"))]
-    assert len(sliders) == 1, sliders
-    return float(sliders[0]["value"])
+    return slider_value(page, "Dropout rate")
 
 
 def n_dropped(page) -> int:

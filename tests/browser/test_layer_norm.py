@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import time
 
-from browser_harness import models_of_type, source_data, wait_idle
+from browser_harness import source_data, wait_idle, slider_value
 
 APP = "apps/layer_norm.py"
 BN, LN = "ln-shrink-bn-source", "ln-shrink-ln-source"
 
 
 def batch_value(page) -> int:
-    found = [s for s in models_of_type(page, "Slider") if "Batch size" in str(s.get("title"))]
-    assert len(found) == 1, found
-    return int(found[0]["value"])
+    return int(slider_value(page, "Batch size"))
 
 
 def test_keyboard_batch_slider_moves_batch_norm_not_layer_norm(serve_app, page):

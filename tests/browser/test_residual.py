@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 
-from browser_harness import source_data, wait_idle
+from browser_harness import source_data, wait_for, wait_idle
 
 APP = "apps/residual.py"
 GRAD_PLAIN = "residual-grad-plain-source"
 GRAD_RESIDUAL = "residual-grad-residual-source"
 GRAD_YOURS = "residual-grad-yours-source"
-
-
-def _wait_for(page, predicate, what: str, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        page.wait_for_timeout(100)
 
 
 def test_loads_and_shows_the_vanishing_gradient(serve_app, page):
@@ -45,16 +34,16 @@ def test_keyboard_moves_depth_and_toggles_the_shortcut(serve_app, page):
     handle.focus()
     for _ in range(3):
         handle.press("ArrowLeft")
-    _wait_for(page, lambda: len(source_data(page, GRAD_PLAIN)["y"]) == 47, "depth 47 in the gradient chart")
+    wait_for(lambda: len(source_data(page, GRAD_PLAIN)["y"]) == 47, "depth 47 in the gradient chart")
     assert "depth=47" in page.url
 
     plain_radio = page.get_by_role("radio", name="plain")
     plain_radio.focus()
     plain_radio.press("Space")
     plain = source_data(page, GRAD_PLAIN)["y"]
-    _wait_for(page, lambda: np.allclose(source_data(page, GRAD_YOURS)["y"], plain),
+    wait_for(lambda: np.allclose(source_data(page, GRAD_YOURS)["y"], plain),
               "the 'your net' band to move to the plain net")
-    _wait_for(page, lambda: len(source_data(page, "residual-paths-shortcut-source")["y"]) == 0,
+    wait_for(lambda: len(source_data(page, "residual-paths-shortcut-source")["y"]) == 0,
               "the shortcut term to disappear for the plain net")
     assert "residual=false" in page.url
 
@@ -63,12 +52,12 @@ def test_link_opens_in_that_state_and_notes_bad_values(serve_app, page):
     server = serve_app(APP)
     page.goto(server.url + "?depth=80&residual=false")
     wait_idle(page)
-    _wait_for(page, lambda: len(source_data(page, GRAD_PLAIN)["y"]) == 80, "depth 80 from the link")
+    wait_for(lambda: len(source_data(page, GRAD_PLAIN)["y"]) == 80, "depth 80 from the link")
     np.testing.assert_allclose(source_data(page, GRAD_YOURS)["y"], source_data(page, GRAD_PLAIN)["y"])
     assert page.get_by_role("radio", name="plain").is_checked()
 
     page.goto(server.url + "?depth=500&activation=gelu")
     wait_idle(page)
-    _wait_for(page, lambda: len(source_data(page, GRAD_PLAIN)["y"]) == 100, "depth clamped to 100")
+    wait_for(lambda: len(source_data(page, GRAD_PLAIN)["y"]) == 100, "depth clamped to 100")
     assert page.get_by_text("Some settings in the link were adjusted").count() == 1
     assert page.get_by_text("above the maximum").count() >= 1

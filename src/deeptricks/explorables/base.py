@@ -16,16 +16,22 @@ class Coalesced:
     drawn the first; each marks the page dirty, and one update then runs with
     the latest values, so stale intermediate states are never computed. Outside
     a server (tests, notebooks) the update runs at once.
+
+    With ``with_changes=True`` ``fn`` receives the set of parameter names that
+    changed since its last run, so a page recomputes only the views they affect.
     """
 
-    def __init__(self, fn: Callable[[], None]):
+    def __init__(self, fn: Callable[..., None], *, with_changes: bool = False):
         self.fn = fn
+        self.with_changes = with_changes
+        self.changed: set[str] = set()
         self.pending = False
 
     def __call__(self, *events) -> None:
+        self.changed.update(e.name for e in events if getattr(e, "name", None))
         doc = pn.state.curdoc
         if doc is None or doc.session_context is None:
-            self.fn()
+            self._flush()
             return
         if self.pending:
             return
@@ -35,6 +41,13 @@ class Coalesced:
     def _run(self, doc) -> None:
         self.pending = False
         with set_curdoc(doc), pn.io.hold(doc):
+            self._flush()
+
+    def _flush(self) -> None:
+        changed, self.changed = self.changed, set()
+        if self.with_changes:
+            self.fn(changed)
+        else:
             self.fn()
 
 

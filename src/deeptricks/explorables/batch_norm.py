@@ -206,18 +206,12 @@ class BatchNormPage:
         self.running_table = pn.pane.HTML("", sizing_mode="stretch_width", name="bn-running-table",
                                           stylesheets=[_TABLE_CSS], margin=(0, 8))
 
-        self._dirty: set[str] = set(URL_PARAMS)
-        self._coalesced = Coalesced(self._update)
-        self.state.param.watch(self._on_change, list(URL_PARAMS))
-        self._update()
+        self.update = Coalesced(self._update, with_changes=True)
+        self.state.param.watch(self.update, list(URL_PARAMS))
+        self._update(set(URL_PARAMS))
 
     # -- state → views ------------------------------------------------------------
-    def _on_change(self, *events) -> None:
-        self._dirty.update(e.name for e in events)
-        self._coalesced()
-
-    def _update(self) -> None:
-        dirty, self._dirty = self._dirty, set()
+    def _update(self, dirty: set[str]) -> None:
         s = self.state
         s.model.set_net(s.gain, s.activation)
         eval_now = s.mode == "eval"

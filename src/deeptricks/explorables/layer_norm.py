@@ -181,18 +181,12 @@ class LayerNormPage:
                                            line_dash="dashed", line_width=1, name="ln-spread-one"))
         self.deep_text = _readout("ln-deep-text")
 
-        self._dirty: set[str] = set(URL_PARAMS)
-        self._coalesced = Coalesced(self._update)
-        self.state.param.watch(self._on_change, list(URL_PARAMS))
-        self._update()
+        self.update = Coalesced(self._update, with_changes=True)
+        self.state.param.watch(self.update, list(URL_PARAMS))
+        self._update(set(URL_PARAMS))
 
     # -- state → views ------------------------------------------------------------
-    def _on_change(self, *events) -> None:
-        self._dirty.update(e.name for e in events)
-        self._coalesced()
-
-    def _update(self) -> None:
-        dirty, self._dirty = self._dirty, set()
+    def _update(self, dirty: set[str]) -> None:
         with pn.io.hold():
             if dirty & TABLE:
                 self._update_table()

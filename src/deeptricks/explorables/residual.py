@@ -142,12 +142,10 @@ class ResidualPage:
             format=CustomJSTickFormatter(code="return String(Number(Math.pow(10, tick).toPrecision(2)))"))
         self.gain_slider.param.watch(self._on_gain_slider, "value")
 
-        self._dirty: set[str] = set()
-        self._coalesced = Coalesced(self._update)
-        self.state.param.watch(self._on_change, [*NET_PARAMS, "residual"])
+        self.update = Coalesced(self._update, with_changes=True)
+        self.state.param.watch(self.update, [*NET_PARAMS, "residual"])
         self.state.param.watch(self._sync_gain_slider, ["gain"])
-        self._dirty.update([*NET_PARAMS, "residual"])
-        self._update()
+        self._update({*NET_PARAMS, "residual"})
 
     # -- construction helpers ----------------------------------------------
     @staticmethod
@@ -162,10 +160,6 @@ class ResidualPage:
         return src
 
     # -- state → views ------------------------------------------------------
-    def _on_change(self, *events) -> None:
-        self._dirty.update(e.name for e in events)
-        self._coalesced()
-
     def _on_gain_slider(self, event) -> None:
         # follows every value while dragging: the Coalesced update skips intermediate states
         if abs(math.log10(self.state.gain) - event.new) < 1e-9:
@@ -177,8 +171,7 @@ class ResidualPage:
         if abs(target - self.gain_slider.value) > _LOG_STEP / 2:
             self.gain_slider.value = target
 
-    def _update(self) -> None:
-        dirty, self._dirty = self._dirty, set()
+    def _update(self, dirty: set[str]) -> None:
         s = self.state
         v = s.views()
         yours = v.net(s.residual)
