@@ -19,6 +19,8 @@ def test_origins_default_to_this_server_only():
     assert default_origins("tricks.example.org", 80) == ["tricks.example.org:80"]
     args = build_parser().parse_args(["serve"])
     assert args.allow_websocket_origin == [] and args.port == 5006 and args.address == "localhost"
+    assert not args.use_xheaders  # trust X-Forwarded-* only when told the server is behind a proxy
+    assert build_parser().parse_args(["serve", "--use-xheaders"]).use_xheaders
 
 
 def get(url: str) -> tuple[int, str]:

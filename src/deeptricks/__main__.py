@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "else only this server's own address)")
     s.add_argument("--prefix", default="", help="URL prefix when served behind a proxy, e.g. /tricks")
     s.add_argument("--num-procs", type=int, default=1, help="server processes to fork (default 1)")
+    s.add_argument("--use-xheaders", action="store_true",
+                   help="behind a reverse proxy (e.g. deploy/nginx.conf): take the client's address and "
+                        "scheme from X-Real-Ip/X-Forwarded-For/X-Forwarded-Proto")
     s.add_argument("--autoreload", action="store_true", help="reload pages when the source changes (development)")
     s.add_argument("--show", action="store_true", help="open a browser tab")
     e = sub.add_parser("embed", help="print the HTML that embeds an explorable from a running server")
@@ -77,11 +80,12 @@ def serve(args) -> None:
 
     from deeptricks.explorables import index
     from deeptricks.explorables.registry import EXPLORABLES
+    from deeptricks.ui.urlsync import embeddable
 
-    routes = {"/": index.page}
+    routes = {"/": embeddable(index.page)}
     titles = {"/": "deeptricks"}
     for e in EXPLORABLES:
-        routes[f"/{e.slug}"] = e.page
+        routes[f"/{e.slug}"] = embeddable(e.page)
         titles[f"/{e.slug}"] = f"{e.title} · deeptricks"
     origins = args.allow_websocket_origin or env_origins() or default_origins(args.address, args.port)
     if args.autoreload:
@@ -91,7 +95,7 @@ def serve(args) -> None:
     print(f"deeptricks: open http://{shown}:{args.port}{prefix}/", flush=True)
     pn.serve(routes, port=args.port, address=args.address, websocket_origin=origins, prefix=prefix,
              num_procs=args.num_procs, show=args.show, title=titles, verbose=False,
-             liveness="liveness", unused_session_lifetime_milliseconds=60_000,
+             use_xheaders=args.use_xheaders, liveness="liveness", unused_session_lifetime_milliseconds=60_000,
              check_unused_sessions_milliseconds=10_000)
 
 

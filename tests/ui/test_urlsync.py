@@ -141,3 +141,73 @@ def test_url_sync_binding_both_ways():
 def test_url_sync_without_server_is_inert():
     sync = url_sync(State(), ["p"])  # pn.state.location is None outside a server
     assert sync.location is None and not sync.alert.visible
+
+
+# --- sessions opened by a server_document script tag (a course page embedding the explorable)
+
+AUTOLOAD = {"bokeh-autoload-element": [b"e1"], "bokeh-app-path": [b"/dropout"],
+            "bokeh-absolute-url": [b"http://tricks.example.org/dropout"]}
+
+
+class _Context:
+    """Stands in for Bokeh's session context: only ``.request.arguments`` is read."""
+
+    def __init__(self, arguments):
+        self.request = type("Request", (), {"arguments": arguments})()
+
+
+def _session_doc(arguments):
+    import weakref
+
+    from bokeh.document import Document
+
+    doc, ctx = Document(), _Context(arguments)
+    doc._session_context = weakref.ref(ctx)
+    return doc, ctx  # keep ctx alive while doc is used
+
+
+def test_embed_session_args_only_for_autoload_sessions():
+    from deeptricks.ui.urlsync import embed_session_args
+
+    doc, _ctx = _session_doc({**AUTOLOAD, "p": [b"0.9"], "mode": [b"test"]})
+    assert embed_session_args(doc) == {"p": [b"0.9"], "mode": [b"test"]}
+    page, _ctx2 = _session_doc({"p": [b"0.9"]})          # a normal page load or an iframe
+    assert embed_session_args(page) is None
+    from bokeh.document import Document
+    assert embed_session_args(Document()) is None        # no session at all
+    assert embed_session_args(None) is None              # outside a server: no current document
+
+
+def test_session_args_set_the_state_and_leave_the_embedding_page_alone():
+    loc = Location(search="?week=3&p=0.1")               # the course page's own address
+    state = State()
+    sync = url_sync(state, ["p", "depth", "bn", "mode"], location=loc,
+                    session_args={"p": [b"5"], "depth": [b"12"], "bn": [b"on"], "mode": [b"nope"]})
+    assert (state.p, state.depth, state.bn, state.mode) == (0.9, 12, True, "train")
+    assert len(sync.notes) == 2 and sync.alert.visible   # p clamped, mode ignored
+    assert sync.location is None and loc.search == "?week=3&p=0.1"
+    state.depth = 30                                     # state changes are not written anywhere
+    assert loc.search == "?week=3&p=0.1"
+    loc.search = "?p=0.2"                                # nor is the course page's URL read
+    assert state.p == 0.9
+
+
+def test_url_sync_finds_an_embedded_sessions_args_by_itself():
+    from panel.io.state import set_curdoc
+
+    doc, _ctx = _session_doc({**AUTOLOAD, "p": [b"0.3"], "depth": [b"7"]})
+    state = State()
+    with set_curdoc(doc):
+        course_page = Location(search="?p=0.8&depth=2")
+        sync = url_sync(state, ["p", "depth"], location=course_page)   # as the lab passes its location
+        assert (state.p, state.depth) == (0.3, 7) and sync.notes == []
+        assert course_page.search == "?p=0.8&depth=2" and sync.location is None
+        state.p = 0.5
+        assert course_page.search == "?p=0.8&depth=2"
+    plain, _ctx2 = _session_doc({"p": [b"0.3"]})         # not embedded: the location is bound as before
+    with set_curdoc(plain):
+        loc = Location(search="?p=0.6")
+        url_sync(state, ["p"], location=loc)
+        assert state.p == 0.6
+        state.p = 0.4
+        assert query(loc)["p"] == "0.4"

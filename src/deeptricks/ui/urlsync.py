@@ -5,6 +5,11 @@ an out-of-range value makes the whole batch fail (and, depending on order,
 some earlier values are already set), and a few odd strings (e.g. ``?p=²``)
 make its query parser raise. Here every value is first coerced by
 :func:`coerce_query`, which never raises, and what was changed is reported.
+
+A page embedded in another site with Bokeh's ``server_document`` script tag
+gets its settings from the tag's ``arguments`` (``pn.state.session_args``);
+its ``pn.state.location`` is the embedding page's address, which is neither
+read nor rewritten (see :func:`embed_session_args`).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import panel as pn
 import param
@@ -223,21 +228,89 @@ def _md_escape(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>&~\"'=:;/?%$@^,])", r"\\\1", text)
 
 
+# Arguments Bokeh's autoload.js request carries besides the page's own settings.
+_AUTOLOAD_ARG = "bokeh-autoload-element"
+
+
+def embed_session_args(doc=None) -> dict | None:
+    """The settings of a session opened by a ``server_document`` script tag, else ``None``.
+
+    Such a session starts from a request for ``/<app>/autoload.js`` whose query
+    holds Bokeh's own ``bokeh-*`` arguments and the tag's ``arguments``; the
+    latter are returned (``{key: [bytes, ...]}``, as ``pn.state.session_args``).
+    A normal page load or an iframe gives ``None``: its settings are in its URL.
+    ``doc`` defaults to the current document.
+    """
+    doc = doc if doc is not None else pn.state.curdoc
+    try:
+        request = doc.session_context.request
+        args = dict(request.arguments)
+    except Exception:  # no document, no session, no request
+        return None
+    if _AUTOLOAD_ARG not in args:
+        return None
+    return {k: v for k, v in args.items() if not str(k).startswith("bokeh-")}
+
+
+def embeddable(page: Callable[[], object]) -> Callable[[], object]:
+    """Wrap a server route's page function so ``server_document`` embeds load their resources.
+
+    For an autoload.js session Panel derives an absolute ``pn.state.rel_path``
+    (the app server's origin) from the ``bokeh-absolute-url`` argument, so that
+    the script's resource URLs point at the app server and not at the
+    embedding page. Panel 1.9 then overwrites it with a relative one (``..``)
+    as soon as ``pn.state.location`` is created (``Location.from_request``
+    sees the request path ``/<app>/autoload.js`` and ``Location._sync_pathname``
+    resets ``rel_path``); every page creates it (``server_doc`` adds a location
+    model). Resources resolved afterwards, such as ``es-module-shims`` for
+    ReactiveESM components, then load from the embedding site and 404, and
+    the embed never finishes rendering. Here the location is created first
+    and the absolute path put back before the page is built.
+
+    Panel also points the components' stylesheets at its CDN unless the
+    document has a ``dist_url`` (set for full pages only, when their HTML is
+    rendered), so an embed would need the internet for its CSS; the app
+    server's own static URL is set here before any component is rendered.
+    Other sessions are left alone.
+    """
+    def build():
+        if embed_session_args() is not None:
+            from panel.io.resources import LOCAL_DIST, use_cdn
+
+            absolute = pn.state.rel_path
+            pn.state.location  # noqa: B018 - created now, so later uses do not reset rel_path
+            if absolute and absolute.startswith(("http://", "https://")):
+                pn.state.rel_path = absolute
+                if not use_cdn():
+                    pn.state.curdoc._template_variables["dist_url"] = f"{absolute}/{LOCAL_DIST}"
+        return page()
+
+    build.__name__ = getattr(page, "__name__", "page")
+    build.__doc__ = getattr(page, "__doc__", None)
+    return build
+
+
 class URLSync:
     """Keeps chosen parameters of ``state`` and the URL query in step (see :func:`url_sync`).
 
     ``notes`` holds the latest adjustments; ``alert`` shows them. Placing the
-    object in a Panel layout shows the alert.
+    object in a Panel layout shows the alert. With ``session_args`` (an
+    embedded session's settings) the values are applied once and no location
+    is read or written.
     """
 
-    def __init__(self, state, params=None, *, location=None, alert: pn.pane.Alert | None = None):
+    def __init__(self, state, params=None, *, location=None, alert: pn.pane.Alert | None = None,
+                 session_args: Mapping | None = None):
         self.state = state
         self.mapping = _param_map(state, params)
-        self.location = location
+        self.location = None if session_args is not None else location
         self.notes: list[str] = []
         self.alert = alert or pn.pane.Alert("", alert_type="warning", visible=False,
                                             sizing_mode="stretch_width", name="url-notes")
         self._writing = False
+        if session_args is not None:
+            self._apply_raw(session_args)
+            return
         if location is None:
             return
         self._apply_query(location.search)
@@ -251,6 +324,9 @@ class URLSync:
             raw = urllib.parse.parse_qs((search or "").lstrip("?"), keep_blank_values=True)
         except Exception:
             raw = {}
+        self._apply_raw(raw)
+
+    def _apply_raw(self, raw: Mapping) -> None:
         values, notes = coerce_query(self.state, raw, self.mapping)
         changed = {k: v for k, v in values.items() if getattr(self.state, k) != v}
         if changed:
@@ -315,7 +391,7 @@ class URLSync:
 
 
 def url_sync(state: param.Parameterized, params=None, *, location=None,
-             alert: pn.pane.Alert | None = None) -> URLSync:
+             alert: pn.pane.Alert | None = None, session_args: Mapping | None = None) -> URLSync:
     """Bind ``params`` of ``state`` to the URL query both ways.
 
     On load the query is read and coerced with :func:`coerce_query` (bad values
@@ -325,7 +401,17 @@ def url_sync(state: param.Parameterized, params=None, *, location=None,
     link was adjusted) and ``.notes``; put it (or its alert) in the page.
     ``location`` defaults to ``pn.state.location`` (None outside a server: then
     nothing is bound and the alert stays hidden).
+
+    In a session opened by a ``server_document`` script tag the settings come
+    from the tag's arguments (``session_args``, found by
+    :func:`embed_session_args` unless given) and are applied once; the
+    location, which is the embedding page's, is ignored (even if passed) and
+    never rewritten.
     """
+    if session_args is None:
+        session_args = embed_session_args()
+    if session_args is not None:
+        return URLSync(state, params, alert=alert, session_args=session_args)
     if location is None:
         location = pn.state.location
     return URLSync(state, params, location=location, alert=alert)
