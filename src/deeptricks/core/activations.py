@@ -16,28 +16,36 @@ from __future__ import annotations
 
 import numpy as np
 
-from .module import Layer, as_batch
+from .module import Layer, as_batch, as_grad
 
 
 class ReLU(Layer):
+    _y = None
+
     def forward(self, x):
         self._y = np.maximum(as_batch(x), 0)
         return self._y
 
     def backward(self, dy):
+        dy = as_grad(dy, None if self._y is None else self._y.shape, "ReLU")
         return dy * (self._y > 0)
 
 
 class Tanh(Layer):
+    _y = None
+
     def forward(self, x):
         self._y = np.tanh(as_batch(x))
         return self._y
 
     def backward(self, dy):
+        dy = as_grad(dy, None if self._y is None else self._y.shape, "Tanh")
         return dy * (1 - self._y * self._y)
 
 
 class Sigmoid(Layer):
+    _y = None
+
     def forward(self, x):
         x = as_batch(x)
         # σ(x) = ½(1 + tanh(x/2)): stable for large |x| and exact in float32.
@@ -45,6 +53,7 @@ class Sigmoid(Layer):
         return self._y
 
     def backward(self, dy):
+        dy = as_grad(dy, None if self._y is None else self._y.shape, "Sigmoid")
         return dy * self._y * (1 - self._y)
 
 

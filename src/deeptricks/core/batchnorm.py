@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .module import Layer, as_batch, check_features, check_int, check_number
+from .module import (Layer, as_batch, as_grad, check_bool, check_features, check_float_dtype, check_int,
+                     check_number)
 
 ONE_EXAMPLE = (
     "BatchNorm needs at least 2 examples per batch in training mode: with a single example "
@@ -47,13 +48,14 @@ class BatchNorm(Layer):
         self.num_features = check_int(num_features, "num_features")
         self.eps = check_number(eps, "eps", low=0.0, low_open=True)
         self.momentum = None if momentum is None else check_number(momentum, "momentum", low=0.0, high=1.0)
-        self.affine = bool(affine)
+        self.affine = check_bool(affine, "affine")
+        dtype = check_float_dtype(dtype)
         if self.affine:
             self.params["gamma"] = np.ones(self.num_features, dtype=dtype)
             self.params["beta"] = np.zeros(self.num_features, dtype=dtype)
         self.reset_running_stats()
         self.batch_mean = self.batch_var = None
-        self.xhat = None
+        self.xhat = self._inv_std = None
 
     def reset_running_stats(self) -> None:
         self.running_mean = np.zeros(self.num_features)
@@ -95,8 +97,7 @@ class BatchNorm(Layer):
 
     def backward(self, dy):
         xhat, inv_std = self.xhat, self._inv_std
-        if xhat is None:
-            raise RuntimeError("BatchNorm.backward called before forward")
+        dy = as_grad(dy, None if xhat is None else xhat.shape, "BatchNorm")
         dgamma = np.einsum("ij,ij->j", dy, xhat)       # Σ_i dy · x̂
         dbeta = dy.sum(axis=0)                          # Σ_i dy
         scale = inv_std

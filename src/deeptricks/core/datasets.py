@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .module import check_int, check_number
+from .module import check_float_dtype, check_int, check_number
 
 DATASETS = ("moons", "circles", "spirals", "xor", "blobs", "noisy")
 
@@ -90,18 +90,20 @@ def _noisy(n, rng):
 _MAKERS = {"moons": _moons, "circles": _circles, "spirals": _spirals, "xor": _xor,
            "blobs": _blobs, "noisy": _noisy}
 DEFAULT_SIZES = {"noisy": (60, 500)}
+MAX_POINTS = 1_000_000
 
 
 def make_dataset(name: str = "moons", *, n_train: int | None = None, n_test: int | None = None,
                  noise: float = 0.1, seed: int = 0, dtype=np.float64) -> Dataset:
     """Draw a train and a test set of a toy problem. Same arguments, same data."""
-    if name not in _MAKERS:
+    if not isinstance(name, str) or name not in _MAKERS:
         raise ValueError(f"dataset must be one of {DATASETS}; got {name!r}")
     dn_train, dn_test = DEFAULT_SIZES.get(name, (400, 400))
-    n_train = check_int(dn_train if n_train is None else n_train, "n_train", low=2)
-    n_test = check_int(dn_test if n_test is None else n_test, "n_test", low=2)
+    n_train = check_int(dn_train if n_train is None else n_train, "n_train", low=2, high=MAX_POINTS)
+    n_test = check_int(dn_test if n_test is None else n_test, "n_test", low=2, high=MAX_POINTS)
     noise = check_number(noise, "noise", low=0.0, high=2.0)
     check_int(seed, "seed", low=0)
+    dtype = check_float_dtype(dtype)
     rng = np.random.default_rng([seed, DATASETS.index(name)])
 
     def draw(n):

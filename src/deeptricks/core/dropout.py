@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .module import Layer, as_batch, check_number, make_rng
+from .module import Layer, as_batch, as_grad, check_bool, check_number, make_rng
 
 
 def check_p(p) -> float:
@@ -40,9 +40,10 @@ class Dropout(Layer):
     def __init__(self, p: float = 0.5, *, scale: bool = True, rng=None):
         super().__init__()
         self.p = check_p(p)
-        self.scale = bool(scale)
+        self.scale = check_bool(scale, "scale")
         self.rng = make_rng(rng)
         self.mask: np.ndarray | None = None
+        self._shape = None
         self.noise: np.ndarray | None = None
 
     def set_p(self, p: float) -> None:
@@ -50,6 +51,9 @@ class Dropout(Layer):
 
     def draw_noise(self, shape) -> np.ndarray:
         """Uniform random ``uint32`` values of the given shape."""
+        shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+        if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0 for d in shape):
+            raise ValueError(f"shape must be a tuple of integers >= 0; got {shape!r}")
         n = int(np.prod(shape))
         raw = self.rng.bit_generator.random_raw((n + 1) // 2)
         return raw.view(np.uint32)[:n].reshape(shape)
@@ -79,6 +83,7 @@ class Dropout(Layer):
 
     def forward(self, x):
         x = as_batch(x)
+        self._shape = x.shape
         if not self.training or self.p == 0.0:
             self.mask = None
             return x
@@ -89,6 +94,7 @@ class Dropout(Layer):
         return y
 
     def backward(self, dy):
+        dy = as_grad(dy, self._shape, "Dropout")
         if self.mask is None:
             return dy
         dx = dy * self.mask

@@ -21,11 +21,12 @@ from typing import Callable
 
 import numpy as np
 
-from .module import Layer
+from .module import Layer, as_batch, check_int, check_layer_arg, check_number
 
 
 def numerical_gradient(f: Callable[[], float], a: np.ndarray, h: float = 1e-6) -> np.ndarray:
     """Central differences of ``f()`` with respect to every entry of ``a`` (changed in place, restored)."""
+    h = check_number(h, "h (finite-difference step)", low=0.0, low_open=True)
     grad = np.zeros_like(a, dtype=np.float64)
     it = np.nditer(a, flags=["multi_index"])
     for _ in it:
@@ -41,6 +42,9 @@ def numerical_gradient(f: Callable[[], float], a: np.ndarray, h: float = 1e-6) -
 
 
 def rel_error(a: np.ndarray, n: np.ndarray, floor: float = 1e-2) -> float:
+    floor = check_number(floor, "floor", low=0.0, low_open=True)
+    if np.shape(a) != np.shape(n):
+        raise ValueError(f"a and n must have the same shape; got {np.shape(a)} and {np.shape(n)}")
     num = np.linalg.norm(np.asarray(a, np.float64) - n)
     den = max(np.linalg.norm(a) + np.linalg.norm(n), floor)
     return float(num / den)
@@ -53,7 +57,10 @@ def check_layer(layer: Layer, x: np.ndarray, *, seed: int = 0, h: float = 1e-6,
     ``before_forward`` runs before each forward pass: use it to reset random
     state (e.g. a dropout generator) so that every evaluation sees the same mask.
     """
-    x = np.array(x, dtype=np.float64)
+    check_layer_arg(layer, "layer")
+    x = np.array(as_batch(x, "x"), dtype=np.float64)
+    check_int(seed, "seed", low=0)
+    h = check_number(h, "h (finite-difference step)", low=0.0, low_open=True)
     prep = before_forward or (lambda: None)
     prep()
     y = layer.forward(x)

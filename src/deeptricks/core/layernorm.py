@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .module import Layer, as_batch, check_features, check_int, check_number
+from .module import (Layer, as_batch, as_grad, check_bool, check_features, check_float_dtype, check_int,
+                     check_number)
 
 
 class LayerNorm(Layer):
@@ -29,11 +30,12 @@ class LayerNorm(Layer):
         super().__init__()
         self.num_features = check_int(num_features, "num_features")
         self.eps = check_number(eps, "eps", low=0.0, low_open=True)
-        self.affine = bool(affine)
+        self.affine = check_bool(affine, "affine")
+        dtype = check_float_dtype(dtype)
         if self.affine:
             self.params["gamma"] = np.ones(self.num_features, dtype=dtype)
             self.params["beta"] = np.zeros(self.num_features, dtype=dtype)
-        self.xhat = None
+        self.xhat = self._inv_std = None
 
     def forward(self, x):
         x = as_batch(x)
@@ -53,8 +55,7 @@ class LayerNorm(Layer):
 
     def backward(self, dy):
         xhat, inv_std = self.xhat, self._inv_std
-        if xhat is None:
-            raise RuntimeError("LayerNorm.backward called before forward")
+        dy = as_grad(dy, None if xhat is None else xhat.shape, "LayerNorm")
         if self.affine:
             gamma = self.params["gamma"]
             self.grads["gamma"] = np.einsum("ij,ij->j", dy, xhat).astype(gamma.dtype, copy=False)

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .module import Layer, as_batch, check_features, check_int, check_number, make_rng
+from .module import (Layer, as_batch, as_grad, check_bool, check_features, check_float_dtype, check_int,
+                     check_number, make_rng)
 
 INITS = ("he", "xavier", "normal")
 
@@ -46,6 +47,8 @@ class Linear(Layer):
         self.out_features = check_int(out_features, "out_features")
         self.gain = check_number(gain, "gain", low=0.0)
         self.init = init
+        bias = check_bool(bias, "bias")
+        dtype = check_float_dtype(dtype)
         std = init_std(init, self.in_features, self.out_features, self.gain)
         rng = make_rng(rng)
         self.params["W"] = (rng.standard_normal((self.in_features, self.out_features)) * std).astype(dtype)
@@ -64,8 +67,7 @@ class Linear(Layer):
 
     def backward(self, dy):
         x = self._x
-        if x is None:
-            raise RuntimeError("Linear.backward called before forward")
+        dy = as_grad(dy, None if x is None else (x.shape[0], self.out_features), "Linear")
         W = self.params["W"]
         self.grads["W"] = (x.T @ dy).astype(W.dtype, copy=False)
         if "b" in self.params:

@@ -15,17 +15,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from .module import as_batch
+from .module import CallOrderError, as_batch, as_numbers
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of a ``(batch, classes)`` array of logits."""
+    z = as_batch(z, "z")
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
 
 
 def _labels(y, n: int, classes: int) -> np.ndarray:
-    y = np.asarray(y)
+    try:
+        y = np.asarray(y)
+    except (ValueError, TypeError):
+        y = np.asarray(None)
     if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"labels must be an integer array of shape ({n},); got {y.dtype} {y.shape}")
     if n and (y.min() < 0 or y.max() >= classes):
@@ -35,6 +40,8 @@ def _labels(y, n: int, classes: int) -> np.ndarray:
 
 class SoftmaxCrossEntropy:
     """Mean cross-entropy of integer labels under the softmax of the logits."""
+
+    _p = None
 
     def forward(self, logits, labels) -> float:
         z = as_batch(logits, "logits")
@@ -47,6 +54,8 @@ class SoftmaxCrossEntropy:
         return float(-log_p.mean())
 
     def backward(self) -> np.ndarray:
+        if self._p is None:
+            raise CallOrderError("SoftmaxCrossEntropy.backward called before forward")
         g = self._p.copy()
         g[np.arange(len(self._y)), self._y] -= 1
         return g / len(self._y)
@@ -57,9 +66,11 @@ class SoftmaxCrossEntropy:
 class MSELoss:
     """Mean of the squared differences over every element."""
 
+    _diff = None
+
     def forward(self, pred, target) -> float:
         p = as_batch(pred, "pred")
-        t = np.asarray(target, dtype=p.dtype)
+        t = as_numbers(target, "target").astype(p.dtype, copy=False)
         if t.ndim == 1 and p.shape[1] == 1:
             t = t[:, None]
         if t.shape != p.shape:
@@ -68,6 +79,8 @@ class MSELoss:
         return float(np.mean(self._diff ** 2))
 
     def backward(self) -> np.ndarray:
+        if self._diff is None:
+            raise CallOrderError("MSELoss.backward called before forward")
         return 2 * self._diff / self._diff.size
 
     __call__ = forward
@@ -75,4 +88,6 @@ class MSELoss:
 
 def accuracy(logits, labels) -> float:
     """Fraction of examples whose largest logit is the true class."""
-    return float(np.mean(np.argmax(logits, axis=1) == np.asarray(labels)))
+    z = as_batch(logits, "logits")
+    y = _labels(labels, z.shape[0], z.shape[1])
+    return float(np.mean(np.argmax(z, axis=1) == y))

@@ -17,7 +17,16 @@ import numbers
 
 import numpy as np
 
-__all__ = ["Layer", "as_batch", "check_features", "check_number", "check_int", "make_rng"]
+__all__ = ["CallOrderError", "Layer", "as_batch", "as_grad", "as_numbers", "check_bool", "check_features",
+           "check_float_dtype", "check_int", "check_layer_arg", "check_number", "make_rng"]
+
+
+class CallOrderError(RuntimeError, ValueError):
+    """A method called out of order, e.g. ``backward`` before any ``forward``.
+
+    Both a ``RuntimeError`` (it is about the call order) and a ``ValueError``
+    (the argument cannot be used yet), so either ``except`` catches it.
+    """
 
 
 class Layer:
@@ -31,7 +40,7 @@ class Layer:
     # -- mode -----------------------------------------------------------
     def train(self, mode: bool = True) -> "Layer":
         """Switch to training mode (or to eval mode with ``mode=False``)."""
-        self.training = bool(mode)
+        self.training = mode = check_bool(mode, "mode")
         for child in self.children():
             child.train(mode)
         return self
@@ -79,16 +88,76 @@ def as_batch(x, name: str = "x") -> np.ndarray:
 
     Integer or boolean input is converted to float64; float16/32/64 are kept.
     """
-    arr = np.asarray(x)
+    arr = _asarray(x, name)
     if arr.ndim != 2:
         raise ValueError(
             f"{name} must be a 2-D array of shape (batch, features); got {arr.ndim}-D shape {arr.shape}"
         )
-    if not np.issubdtype(arr.dtype, np.floating):
-        if not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_):
+    if arr.dtype.kind != "f":
+        if arr.dtype.kind not in "iub":
             raise ValueError(f"{name} must hold numbers; got dtype {arr.dtype}")
         arr = arr.astype(np.float64)
     return arr
+
+
+def _asarray(x, name: str) -> np.ndarray:
+    try:
+        return np.asarray(x)
+    except (ValueError, TypeError) as err:   # ragged nested lists and the like
+        raise ValueError(f"{name} must be an array of numbers; could not read it as one ({err})") from None
+
+
+def as_numbers(x, name: str = "x") -> np.ndarray:
+    """Return ``x`` as a floating array of any shape, or raise ``ValueError`` naming ``name``.
+
+    Integer or boolean input is converted to float64; strings, objects (``None``
+    included) and complex numbers are refused.
+    """
+    arr = _asarray(x, name)
+    if arr.dtype.kind != "f":
+        if arr.dtype.kind not in "iub":
+            raise ValueError(f"{name} must hold real numbers; got dtype {arr.dtype}")
+        arr = arr.astype(np.float64)
+    return arr
+
+
+def as_grad(dy, shape, layer: str) -> np.ndarray:
+    """Check ``dy`` for ``layer.backward`` against the shape of the layer's last output.
+
+    ``shape`` is ``None`` when there was no forward pass yet: that raises
+    :class:`CallOrderError`.
+    """
+    if shape is None:
+        raise CallOrderError(f"{layer}.backward called before forward: there is no forward pass to differentiate")
+    dy = as_batch(dy, "dy")
+    if dy.shape != tuple(shape):
+        raise ValueError(f"dy must have the shape of {layer}'s last output {tuple(shape)}; got {dy.shape}")
+    return dy
+
+
+def check_bool(value, name: str) -> bool:
+    """Validate a flag: ``True`` or ``False`` (numpy booleans too), nothing else."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueError(f"{name} must be True or False; got {value!r}")
+
+
+def check_layer_arg(value, name: str) -> "Layer":
+    """Validate that ``value`` is a :class:`Layer` instance."""
+    if not isinstance(value, Layer):
+        raise ValueError(f"{name} must be a Layer (e.g. Linear, Sequential, a built net); got {type(value).__name__}")
+    return value
+
+
+def check_float_dtype(dtype, name: str = "dtype") -> np.dtype:
+    """Validate a floating numpy dtype (float16, float32 or float64)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.kind != "f":
+        raise ValueError(f"{name} must be a floating dtype (np.float32 or np.float64); got {dtype!r}")
+    return dt
 
 
 def check_features(x: np.ndarray, expected: int, layer: str) -> None:
@@ -106,9 +175,12 @@ def check_number(value, name: str, *, low=None, high=None, low_open=False, high_
     """
     lo_b = "(" if low_open else "["
     hi_b = ")" if high_open else "]"
-    rng = f"{lo_b}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi_b}"
+    if low is None and high is None:
+        what = "a finite number"
+    else:
+        what = f"a number in {lo_b}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi_b}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number in {rng}; got {value!r}")
+        raise ValueError(f"{name} must be {what}; got {value!r}")
     v = float(value)
     ok = np.isfinite(v)
     if ok and low is not None:
@@ -116,7 +188,7 @@ def check_number(value, name: str, *, low=None, high=None, low_open=False, high_
     if ok and high is not None:
         ok = v < high if high_open else v <= high
     if not ok:
-        raise ValueError(f"{name} must be a number in {rng}; got {value!r}")
+        raise ValueError(f"{name} must be {what}; got {value!r}")
     return v
 
 
@@ -137,6 +209,6 @@ def make_rng(rng) -> np.random.Generator:
         return np.random.default_rng()
     if isinstance(rng, np.random.Generator):
         return rng
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng >= 0:
         return np.random.default_rng(int(rng))
-    raise ValueError(f"rng must be None, an integer seed or a numpy Generator; got {rng!r}")
+    raise ValueError(f"rng must be None, an integer seed >= 0 or a numpy Generator; got {rng!r}")

@@ -27,7 +27,7 @@ from .batchnorm import BatchNorm
 from .dropout import Dropout, check_p
 from .layernorm import LayerNorm
 from .linear import INITS, Linear
-from .module import Layer, check_int, check_number
+from .module import Layer, check_bool, check_int, check_number
 from .residual import Residual
 from .sequential import Sequential
 
@@ -64,6 +64,9 @@ class NetConfig:
             raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}; got {self.activation!r}")
         if self.init not in INITS:
             raise ValueError(f"init must be one of {INITS}; got {self.init!r}")
+        check_bool(self.residual, "residual")
+        if self.stem is not None:
+            check_bool(self.stem, "stem")
         check_p(self.dropout)
         check_number(self.gain, "gain", low=0.0)
         check_int(self.seed, "seed", low=0)

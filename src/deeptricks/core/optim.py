@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .module import Layer, check_number
+from .module import Layer, check_layer_arg, check_number
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 
 
 class Optimizer:
     def __init__(self, model: Layer, lr: float):
-        self.model = model
+        self.model = check_layer_arg(model, "model")
         self.lr = check_number(lr, "lr (learning rate)", low=0.0, low_open=True)
         self.state: dict = {}
         self.t = 0
@@ -60,8 +60,12 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     def __init__(self, model: Layer, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8):
         super().__init__(model, lr)
-        self.b1 = check_number(betas[0], "beta1", low=0.0, high=1.0, high_open=True)
-        self.b2 = check_number(betas[1], "beta2", low=0.0, high=1.0, high_open=True)
+        try:
+            b1, b2 = betas
+        except (TypeError, ValueError):
+            raise ValueError(f"betas must be a pair (beta1, beta2) of numbers in [0.0, 1.0); got {betas!r}") from None
+        self.b1 = check_number(b1, "beta1", low=0.0, high=1.0, high_open=True)
+        self.b2 = check_number(b2, "beta2", low=0.0, high=1.0, high_open=True)
         self.eps = check_number(eps, "eps", low=0.0, low_open=True)
 
     def update(self, key, p, g):

@@ -13,7 +13,7 @@ so the explainers can show each path's share.
 
 from __future__ import annotations
 
-from .module import Layer, as_batch
+from .module import Layer, as_batch, as_grad
 
 
 class Residual(Layer):
@@ -22,10 +22,11 @@ class Residual(Layer):
     def __init__(self, block: Layer):
         super().__init__()
         if not isinstance(block, Layer):
-            raise ValueError(f"Residual needs a Layer to wrap; got {type(block).__name__}")
+            raise ValueError(f"Residual needs a Layer to wrap (block); got {type(block).__name__}")
         self.block = block
         self.training = block.training
         self.identity_grad = self.block_grad = None
+        self.block_output = None
 
     def children(self):
         return [self.block]
@@ -42,6 +43,8 @@ class Residual(Layer):
         return x + fx
 
     def backward(self, dy):
+        out = self.block_output
+        dy = as_grad(dy, None if out is None else out.shape, "Residual")
         self.identity_grad = dy
         self.block_grad = self.block.backward(dy)
         return dy + self.block_grad

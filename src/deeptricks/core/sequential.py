@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .module import Layer, as_batch
+from .module import CallOrderError, Layer, as_batch
 
 
 class Sequential(Layer):
@@ -48,6 +48,9 @@ class Sequential(Layer):
         return h
 
     def backward(self, dy):
+        if self.layers and not self.outputs:
+            raise CallOrderError(f"{type(self).__name__}.backward called before forward: "
+                                 "there is no forward pass to differentiate")
         grads = [None] * len(self.layers)
         g = dy
         for i in range(len(self.layers) - 1, -1, -1):

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .module import as_numbers, check_int, check_number
+
 
 @dataclass
 class Histogram:
@@ -25,17 +27,17 @@ class Histogram:
 
 def histogram(x: np.ndarray, lo: float, hi: float, bins: int = 50) -> Histogram:
     """Equal-width histogram of ``x`` on ``[lo, hi]`` (see the module docstring)."""
-    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
-        raise ValueError(f"histogram range must be finite with hi > lo; got [{lo}, {hi}]")
-    x = np.asarray(x).ravel()
-    if not np.issubdtype(x.dtype, np.floating):
-        x = x.astype(np.float64)
+    lo, hi = check_number(lo, "lo"), check_number(hi, "hi")
+    if not hi > lo:
+        raise ValueError(f"histogram range [lo, hi] must have hi > lo; got [{lo}, {hi}]")
+    bins = check_int(bins, "bins", low=1)
+    x = as_numbers(x, "x").ravel()
     dt = x.dtype.type
     top = x.max() if x.size else dt(lo)
     n_nan = int(np.isnan(x).sum()) if np.isnan(top) else 0
     # t = 1 + (x - lo) · bins / (hi - lo): under-range values fall below 1 and
     # truncate to slot 0, over-range ones clip to slot bins + 1.
-    s = bins / (hi - lo)
+    s = (0.5 * bins) / (0.5 * hi - 0.5 * lo)     # halved: hi - lo may overflow near the float limit
     with np.errstate(over="ignore", invalid="ignore"):
         t = x * dt(s)
         t += dt(1 - lo * s)
@@ -62,7 +64,9 @@ class LayerStats:
 
 def layer_stats(x: np.ndarray) -> LayerStats:
     """Mean, standard deviation, extremes and the fraction of exact zeros of one layer."""
-    x = np.asarray(x)
+    x = as_numbers(x, "x")
+    if x.size == 0:
+        raise ValueError("x must hold at least one value; got an empty array")
     with np.errstate(over="ignore", invalid="ignore"):
         x64 = x.astype(np.float64, copy=False)
         finite = bool(np.isfinite(x64).all())

@@ -18,7 +18,7 @@ import numpy as np
 
 from .datasets import Dataset
 from .losses import SoftmaxCrossEntropy, accuracy
-from .module import check_int
+from .module import check_bool, check_int
 from .nets import DeepNet
 from .optim import Optimizer
 
@@ -28,10 +28,27 @@ PERCENTILES = (15, 50, 85)
 class Trainer:
     def __init__(self, net: DeepNet, data: Dataset, optimizer: Optimizer, *, batch_size: int = 64,
                  seed: int = 0, eval_every: int = 1, record_stats: bool = True):
+        if not isinstance(net, DeepNet):
+            raise ValueError(f"net must be a DeepNet (from build_net); got {type(net).__name__}")
+        if not isinstance(data, Dataset):
+            raise ValueError(f"data must be a Dataset (from make_dataset); got {type(data).__name__}")
+        if not isinstance(optimizer, Optimizer):
+            raise ValueError(f"optimizer must be an Optimizer (SGD, Adam, make_optimizer); "
+                             f"got {type(optimizer).__name__}")
+        if optimizer.model is not net:
+            raise ValueError("optimizer must update this net: build it with make_optimizer(name, net, lr)")
+        c = net.config
+        n_in = c.width if c.in_features is None else c.in_features
+        n_out = c.width if c.out_features is None else c.out_features
+        n_features = data.X_train.shape[1]
+        if n_in != n_features or n_out != data.n_classes:
+            raise ValueError(f"net must take {n_features} input features and give {data.n_classes} outputs "
+                             f"(one per class) for this dataset; got in_features={n_in}, out_features={n_out}")
         self.net, self.data, self.optimizer = net, data, optimizer
         self.batch_size = check_int(batch_size, "batch_size")
         self.eval_every = check_int(eval_every, "eval_every")
-        self.record_stats = record_stats
+        self.record_stats = check_bool(record_stats, "record_stats")
+        check_int(seed, "seed", low=0)
         self.loss_fn = SoftmaxCrossEntropy()
         self.rng = np.random.default_rng([seed, 7])
         self.dtype = net.linears[0].params["W"].dtype if net.linears else np.float64
@@ -121,5 +138,7 @@ class Trainer:
 
     def final(self, key: str) -> float:
         """The last recorded value of a metric (``nan`` if none yet)."""
+        if key not in self.history:
+            raise ValueError(f"key must be one of {tuple(self.history)}; got {key!r}")
         values = self.history[key]
         return values[-1] if values else float("nan")
