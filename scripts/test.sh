@@ -3,6 +3,7 @@
 #
 #   1. installs Debian's chromium when /usr/bin/chromium is missing (browser tests
 #      drive it through Playwright; `playwright install` cannot download browsers here),
+#      and Debian's nginx when missing (the scale-out test starts its own, never the service),
 #   2. creates the virtualenv .venv in the repo root (python3 -m venv) if missing,
 #   3. pip-installs the project editable with its `test` extra into it (skipped when
 #      nothing relevant changed since the last successful install),
@@ -59,6 +60,17 @@ if [[ ! -x "$CHROMIUM" ]]; then
     apt_install chromium fonts-liberation
     [[ -x "$CHROMIUM" ]] || die "chromium installed but $CHROMIUM still missing"
     say "installed $("$CHROMIUM" --version 2>/dev/null || echo chromium)"
+fi
+
+# --- 1b. nginx (Debian package) for the scale-out test, which runs its own instance -------
+if [[ ! -x /usr/sbin/nginx ]] && ! command -v nginx >/dev/null 2>&1; then
+    say "nginx is missing: installing Debian's nginx (apt-get)..."
+    apt_install nginx
+    [[ -x /usr/sbin/nginx ]] || die "nginx installed but /usr/sbin/nginx still missing"
+    # where an init system runs, the package starts nginx as a service: stop and disable it
+    as_root=(); [[ "$(id -u)" != 0 ]] && as_root=(sudo -n)
+    "${as_root[@]}" systemctl disable --now nginx >/dev/null 2>&1 \
+        || "${as_root[@]}" service nginx stop >/dev/null 2>&1 || true
 fi
 
 # --- 2. virtualenv ----------------------------------------------------------------
