@@ -14,6 +14,7 @@ from deeptricks.ui import (HistogramGrid, LayerLineChart, comparison, note_alert
                            section_title, set_note, theme, url_sync)
 
 from .base import Coalesced, caption
+from .state import ExplorableState
 from .batch_norm_model import (BATCH, MAX_DEPTH, MOMENTUM, N_DRAWS, SHARED_LIM, BatchNormModel, fmt)
 
 TITLE = "Batch normalization"
@@ -33,7 +34,7 @@ GRID_MODES = {"shared": "shared", "log": "symlog", "fit": "per_layer"}
 MODE_OPTIONS = {"training (batch statistics)": "train", "eval (running statistics)": "eval"}
 
 
-class BatchNormState(param.Parameterized):
+class BatchNormState(ExplorableState):
     """The controls of the batch-norm explorable, with their bounds."""
 
     depth = param.Integer(10, bounds=(1, MAX_DEPTH), label="Depth (layers)",

@@ -12,6 +12,7 @@ from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, UnitGrid, 
                            section_title, theme, url_sync)
 
 from .base import Coalesced, caption
+from .state import ExplorableState
 from .dropout_model import DEPTH, ENS_MAX, DropoutModel
 
 TITLE = "Dropout"
@@ -26,7 +27,7 @@ INTRO = (
 )
 
 
-class DropoutState(param.Parameterized):
+class DropoutState(ExplorableState):
     """The controls of the dropout explorable, with their bounds."""
 
     p = param.Number(0.5, bounds=(0.0, 0.9), step=0.05, label="Dropout rate p",

@@ -29,6 +29,7 @@ from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, note_alert
                            section_title, set_note, theme, url_sync)
 
 from .base import Coalesced, caption
+from .state import ExplorableState
 from .lab_model import (ACTIVATION_NAMES, BATCH_SIZES, GRID, LEARNING_RATES, MAX_DEPTH, MAX_WIDTH,
                         PRESETS, LabSession, RunConfig, SpeedMeter)
 
@@ -85,7 +86,7 @@ _CONFIG_PARAMS = ("dataset", "noise", "n_train", "shuffle_labels", "depth", "wid
 _B_PARAMS = ("b_depth", "b_norm", "b_residual", "b_dropout")
 
 
-class LabState(param.Parameterized):
+class LabState(ExplorableState):
     """The lab's controls, with their bounds (every one is in the page's address)."""
 
     preset = param.Selector(default="none", objects=["none", *PRESETS], label="Preset",

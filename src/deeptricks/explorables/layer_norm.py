@@ -13,6 +13,7 @@ from deeptricks.ui import (HistogramGrid, LayerLineChart, comparison, note_alert
                            section_title, set_note, theme, url_sync)
 
 from .base import Coalesced, caption
+from .state import ExplorableState
 from .batch_norm import _fit_log_ticks, _label, _readout
 from .batch_norm_model import fmt
 from .layer_norm_model import MAX_DEPTH, N_EXAMPLES, N_FEATURES, POOL, LayerNormModel
@@ -33,7 +34,7 @@ PALETTE = list(PuOr[11])                 # purple below 0, orange above: colour-
 BN_COLOR, LN_COLOR = theme.BLUE, theme.GREEN
 
 
-class LayerNormState(param.Parameterized):
+class LayerNormState(ExplorableState):
     """The controls of the layer-norm explorable, with their bounds."""
 
     method = param.Selector(default="layer", objects=list(METHOD_OPTIONS.values()), label="Normalize with",

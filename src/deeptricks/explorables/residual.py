@@ -16,6 +16,7 @@ from deeptricks.ui import CurveChart, LayerLineChart, note_alert, page as page_t
 from deeptricks.ui import theme, url_sync
 
 from .base import Coalesced, caption
+from .state import ExplorableState
 from .residual_model import (
     BATCH, EVAL_EVERY, MAX_DEPTH, RUN_NAMES, SHALLOW_DEPTH, TRAIN_DEPTH_CAP, TRAIN_LR, TRAIN_STEPS,
     TRAIN_WIDTH, WIDTH, ResidualModel, TrainingComparison, train_depth,
@@ -36,7 +37,7 @@ GAIN_MIN, GAIN_MAX = 0.01, 2.0
 _LOG_STEP = 0.05          # the scale slider moves in steps of 10^0.05 ≈ ×1.12
 
 
-class ResidualState(param.Parameterized):
+class ResidualState(ExplorableState):
     """The controls of the residual explorable, with their bounds."""
 
     depth = param.Integer(50, bounds=(1, MAX_DEPTH), label="Depth (blocks)",
