@@ -106,7 +106,9 @@ def main(argv=None) -> int:
         script, iframe = embed_snippets(args.name, args.server, args.query, args.height)
         host = args.server.split("//", 1)[-1].split("/", 1)[0]
         print("<!-- live embed: the explorable runs on the server; serve it with\n"
-              "     deeptricks serve --allow-websocket-origin <the course site's host[:port]> -->")
+              "     deeptricks serve --allow-websocket-origin <the course site's host[:port]>\n"
+              f"       --allow-websocket-origin {host}   (the server's own public host, for direct visits "
+              "and iframes) -->")
         print(script)
         print(f"<!-- or, as an iframe (the origin allowed is then the server's own: {host}) -->")
         print(iframe)
