@@ -70,9 +70,9 @@ class AppSpec:
 APPS: dict[str, AppSpec] = {
     "floor": AppSpec("benchmarks/apps/floor.py", "title:shift", "floor_hist"),
     # the watched source is one of the last a page update sets (all are sent in one batch)
-    "dropout": AppSpec("apps/dropout.py", "title:Dropout rate p", "dropout-hist-panel9-train-source"),
+    "dropout": AppSpec("apps/dropout.py", "title:Dropout rate p", "dropout-hist-train-source"),
     # the weight-scale slider recomputes all three nets (the most expensive control)
-    "batch_norm": AppSpec("apps/batch_norm.py", "title:Weight scale (init gain)", "bn-right-panel9-values-source"),
+    "batch_norm": AppSpec("apps/batch_norm.py", "title:Weight scale (init gain)", "bn-right-values-source"),
     "layer_norm": AppSpec("apps/layer_norm.py", "title:Batch size", "ln-shrink-bn-source"),
     "residual": AppSpec("apps/residual.py", "title:Depth (blocks)", "residual-grad-residual-source"),
 }

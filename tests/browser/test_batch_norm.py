@@ -7,8 +7,8 @@ from __future__ import annotations
 from browser_harness import source_data, wait_idle, wait_for, slider_value as slider
 
 APP = "apps/batch_norm.py"
-RIGHT = "bn-right-panel5-values-source"
-LEFT = "bn-left-panel5-values-source"
+RIGHT = "bn-right-values-source"
+LEFT = "bn-left-values-source"
 
 
 def test_loads_and_the_switch_changes_the_comparison(serve_app, page):

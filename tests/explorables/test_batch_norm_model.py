@@ -78,7 +78,7 @@ def test_histograms_count_every_value(model):
                 assert counts.sum() + outside + dropped == BATCH * model.width
         if x_axis == "fit":
             assert not v.left.off_chart.any()
-    # ReLU outputs are about half exact zeros: left out of the bars and named in the panel title
+    # ReLU outputs are about half exact zeros: left out of the bars and named in the row's label
     assert v.left.labels[0] == "layer 1"
     assert v.left.labels[3].startswith("layer 4 · ") and v.left.labels[3].endswith("% zeros")
     assert 40 <= int(v.left.labels[3].split("· ")[1].split("%")[0]) <= 60

@@ -24,18 +24,24 @@ def reset(built):
 
 
 def tops(grid, k):
-    return np.asarray(grid.sources[k]["values"].data["top"], float)
+    """Bar heights of the k-th shown row."""
+    return np.asarray(grid.row(grid.shown_layers[k])["top"], float)
+
+
+def note(grid, k):
+    """The note drawn at the right of the k-th shown row."""
+    return grid.row_text[grid.shown_layers[k]][1]
 
 
 def all_sources(pg):
-    srcs = [d["values"] for d in pg.left.sources + pg.right.sources]
+    srcs = [s for g in (pg.left, pg.right) for s in (*g.sources.values(), g.label_source)]
     srcs += list(pg.spread.sources.values()) + list(pg.modes.sources.values())
     srcs += [pg.one_source, pg.ref_source, pg.curve_source, pg.now_source]
     return srcs
 
 
 def figures(pg):
-    return [*pg.left.figures, *pg.right.figures, pg.spread.figure, pg.modes.figure, pg.one_fig, pg.curve_fig]
+    return [pg.left.figure, pg.right.figure, pg.spread.figure, pg.modes.figure, pg.one_fig, pg.curve_fig]
 
 
 def test_switch_changes_the_right_column_in_place(built):
@@ -65,11 +71,11 @@ def test_deep_net_shows_a_named_subset_of_layers(built):
 
 def test_drift_and_collapse_are_labelled(built):
     built.state.param.update(depth=30, gain=2.0, x_axis="shared")
-    last = built.left.notes[11]
-    assert last.text.startswith("\u26a0") and last.text.endswith("% off")
-    assert built.right.notes[11].text == "std 1"
+    last = note(built.left, 11)
+    assert last.startswith("\u26a0") and last.endswith("% off")
+    assert note(built.right, 11) == "std 1"
     built.state.param.update(activation="sigmoid", depth=60)
-    assert "collapsed" in built.left.notes[11].text
+    assert "collapsed" in note(built.left, 11)
     assert "every example gives the same values" in built.spread_text.object
 
 
@@ -101,11 +107,11 @@ def test_eval_mode_needs_warm_up(built):
     cold = np.asarray(built.modes.sources["eval mode"].data["y"])
     train = np.asarray(built.modes.sources["training mode"].data["y"])
     assert cold[-1] > 10 * train[-1]
-    assert not built.right.notes[9].text.startswith("std 1")
+    assert not note(built.right, 9).startswith("std 1")
     built.state.warmup = 200
     warm = np.asarray(built.modes.sources["eval mode"].data["y"])
     np.testing.assert_allclose(warm, train, rtol=0.02)
-    assert float(built.right.notes[9].text.removeprefix("std ")) == pytest.approx(1.0, abs=0.02)
+    assert float(note(built.right, 9).removeprefix("std ")) == pytest.approx(1.0, abs=0.02)
     assert "matches training mode" in built.modes_text.object
 
 

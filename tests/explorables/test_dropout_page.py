@@ -54,7 +54,7 @@ def test_resample_button_draws_a_new_mask(built):
 def test_no_nonfinite_values_reach_a_source(built):
     built.state.param.update(p=0.9, layer=10, k=1)
     sources = [built.units.source, built.readout_source, built.dropped_source]
-    sources += [s for panel in built.hists.sources for s in panel.values()]
+    sources += [*built.hists.sources.values(), built.hists.label_source]
     for src in sources:
         for key, col in src.data.items():
             arr = np.asarray(col)

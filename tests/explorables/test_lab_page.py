@@ -38,7 +38,7 @@ def all_sources(pg):
     for chart in [pg.loss, pg.acc, *pg.pct, *pg.grad, pg.grad_now, pg.lesion]:
         srcs += list(chart.sources.values())
     for grid in pg.hists:
-        srcs += [s for panel in grid.sources for s in panel.values()]
+        srcs += [*grid.sources.values(), grid.label_source]
     return srcs
 
 

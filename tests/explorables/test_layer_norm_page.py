@@ -25,12 +25,12 @@ def reset(built):
 
 def all_sources(pg):
     srcs = [pg.raw_source, pg.raw_box, pg.norm_source, pg.norm_box, pg.bn_source, pg.bn_ref, pg.ln_source]
-    srcs += [d["values"] for d in pg.left.sources + pg.right.sources]
+    srcs += [s for g in (pg.left, pg.right) for s in (*g.sources.values(), g.label_source)]
     return srcs + list(pg.spread.sources.values())
 
 
 def figures(pg):
-    return [pg.raw_fig, pg.norm_fig, pg.bn_fig, pg.ln_fig, *pg.left.figures, *pg.right.figures,
+    return [pg.raw_fig, pg.norm_fig, pg.bn_fig, pg.ln_fig, pg.left.figure, pg.right.figure,
             pg.spread.figure]
 
 
@@ -71,7 +71,7 @@ def test_batch_of_one_explains_and_keeps_layer_norm(built):
 def test_deep_stack_layer_norm_column_stays_standard(built):
     built.state.param.update(depth=40, gain=2.0)
     assert len(built.left.shown_layers) == 12 and built.left.shown_layers[-1] == 39
-    assert all(n.text == "std 1" for n in built.right.notes)
+    assert all(built.right.row_text[i][1] == "std 1" for i in built.right.shown_layers)
     y = np.asarray(built.spread.sources["layer norm"].data["y"])
     assert len(y) == 40 and np.all((y > 0.5) & (y < 1.5))    # per example, not per feature: near 1
     assert np.asarray(built.spread.sources["no normalization"].data["y"])[-1] > 1e6

@@ -13,6 +13,8 @@ from bokeh.plotting import figure
 from deeptricks.ui import (HistogramGrid, LayerLineChart, comparison, note_alert, page as page_template,
                            section_title, set_note, theme, url_sync)
 
+from deeptricks.ui.sources import set_data
+
 from .base import Coalesced, caption
 from .state import ExplorableState
 from .batch_norm_model import (BATCH, MAX_DEPTH, MOMENTUM, N_DRAWS, SHARED_LIM, BatchNormModel, fmt)
@@ -47,8 +49,8 @@ class BatchNormState(ExplorableState):
     bn = param.Boolean(True, label="BatchNorm in the right-hand net",
                        doc="Untick to run the right-hand net without BatchNorm: it becomes the left one.")
     x_axis = param.Selector(default="log", objects=list(AXIS_OPTIONS.values()), label="Histogram x axis",
-                            doc="One fixed axis ±5 for every panel, one shared signed-log axis (0, 1, 10, "
-                                "100, …: shows any size), or each panel fitted to its own values (shows shape).")
+                            doc="One fixed axis ±5 for every row, one shared signed-log axis (0, 1, 10, "
+                                "100, …: shows any size), or each row fitted to its own values (shows shape).")
     batch = param.Integer(16, bounds=(1, BATCH), label="Batch size",
                           doc="How many examples share a batch in the one-example view.")
     mode = param.Selector(default="train", objects=list(MODE_OPTIONS.values()), label="BatchNorm mode",
@@ -130,7 +132,7 @@ class BatchNormPage:
         m = self.state.model
 
         # 1 · every layer, without and with BatchNorm
-        grid = dict(n_panels=12, panel_height=125, min_panel_width=150, x_label="value")
+        grid = dict(n_panels=12, row_height=46, x_label="value")
         self.left = HistogramGrid(("values",), name="bn-left", colors=[theme.WITHOUT_TRICK], **grid)
         self.right = HistogramGrid(("values",), name="bn-right", colors=[theme.WITH_TRICK], **grid)
         self.compare = comparison(self.left, self.right, LEFT_TITLE, "", name="bn-compare")
@@ -283,27 +285,27 @@ class BatchNormPage:
         n_f = len(v.features)
         offsets = np.linspace(-0.27, 0.27, N_DRAWS)
         if v.undefined:
-            self.one_source.data = {"x": [], "y": [], "feature": [], "batch_no": [], "text": []}
+            set_data(self.one_source, {"x": [], "y": [], "feature": [], "batch_no": [], "text": []})
         else:
             xs = (np.arange(1, n_f + 1)[None, :] + offsets[:, None]).ravel()
             ys = v.values.ravel()
-            self.one_source.data = {
+            set_data(self.one_source, {
                 "x": xs, "y": ys, "feature": np.tile(v.features + 1, N_DRAWS),
-                "batch_no": np.repeat(np.arange(1, N_DRAWS + 1), n_f), "text": [fmt(y) for y in ys]}
+                "batch_no": np.repeat(np.arange(1, N_DRAWS + 1), n_f), "text": [fmt(y) for y in ys]})
         pos = np.arange(1, n_f + 1)
-        self.ref_source.data = {"x0": pos - 0.36, "x1": pos + 0.36, "y": v.reference,
-                                "feature": v.features + 1, "text": [fmt(y) for y in v.reference]}
+        set_data(self.ref_source, {"x0": pos - 0.36, "x1": pos + 0.36, "y": v.reference,
+                                   "feature": v.features + 1, "text": [fmt(y) for y in v.reference]})
         top = max(2.5, float(np.abs(v.reference).max()),
                   float(np.abs(v.values).max()) if v.values.size else 0.0) * 1.12
         self.one_fig.y_range.update(start=-top, end=top, reset_start=-top, reset_end=top)
         set_note(self.batch_note, BATCH_OF_ONE if v.undefined else "")
 
         sizes, spreads = m.spread_curve()
-        self.curve_source.data = {"batch": sizes, "spread": spreads, "text": [fmt(x) for x in spreads]}
+        set_data(self.curve_source, {"batch": sizes, "spread": spreads, "text": [fmt(x) for x in spreads]})
         if s.mode == "train" and not v.undefined:
-            self.now_source.data = {"batch": [v.batch], "spread": [max(v.spread, 1e-3)], "text": [fmt(v.spread)]}
+            set_data(self.now_source, {"batch": [v.batch], "spread": [max(v.spread, 1e-3)], "text": [fmt(v.spread)]})
         else:
-            self.now_source.data = {"batch": [], "spread": [], "text": []}
+            set_data(self.now_source, {"batch": [], "spread": [], "text": []})
 
         if v.undefined:
             text = "No dots: with a batch of one there is nothing to normalize with (see the note above)."
@@ -385,7 +387,7 @@ class BatchNormPage:
         warmup = w.IntSlider.from_param(s.param.warmup, sizing_mode="stretch_width", min_width=220)
         main = [
             section_title("1 · Every layer, without and with BatchNorm"),
-            caption("Each panel is one layer: every value its weights receive over the whole batch, and "
+            caption("Each row is one layer: every value its weights receive over the whole batch, and "
                     "their standard deviation. **Try:** raise the depth to 30: on the left the values grow "
                     "layer after layer, on the right each layer stays near mean 0, std 1. Choose **sigmoid** "
                     "and depth 60: the left *collapses*, every example ending up with the same values. "
@@ -394,7 +396,7 @@ class BatchNormPage:
             self.compare,
             caption("On the log scale 0, 1, 10 and 100 are evenly spaced, so any size fits; on ±5, *off* "
                     "is the share of values beyond the axis. Exact zeros (ReLU makes about half) are counted "
-                    "in the panel title, not drawn; on the right they are the spike, moved by BatchNorm."),
+                    "in the row's label, not drawn; on the right they are the spike, moved by BatchNorm."),
             self.spread,
             self.spread_text,
             caption("Per feature, how much the 512 examples differ (the standard deviation across the "

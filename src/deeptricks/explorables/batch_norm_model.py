@@ -86,7 +86,7 @@ class LayerSummary:
         return text, self.std > HUGE
 
     def label(self, layer: int) -> str:
-        """The panel title: the layer, and the share of exact zeros when there are many."""
+        """The row label: the layer, and the share of exact zeros when there are many."""
         share = self.zeros / self.n if self.n else 0.0
         return f"layer {layer} · {100 * share:.0f}% zeros" if share >= ZERO_SHARE else f"layer {layer}"
 
@@ -182,7 +182,7 @@ class ColumnViews:
     std: np.ndarray           # per layer: std of all values
     spread: np.ndarray        # per layer: per-feature std across the batch
     off_chart: np.ndarray     # per layer: share of values beyond ±SHARED_LIM
-    labels: list = field(default_factory=list)   # per layer: panel title ("layer 3 · 48% zeros")
+    labels: list = field(default_factory=list)   # per layer: row label ("layer 3 · 48% zeros")
 
 
 @dataclass

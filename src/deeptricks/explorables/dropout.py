@@ -11,6 +11,8 @@ from bokeh.plotting import figure
 from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, UnitGrid, page as page_template,
                            section_title, theme, url_sync)
 
+from deeptricks.ui.sources import set_data
+
 from .base import Coalesced, caption
 from .state import ExplorableState
 from .dropout_model import DEPTH, ENS_MAX, DropoutModel
@@ -96,7 +98,7 @@ class DropoutPage:
                                    colors=[theme.TRAIN])
 
         self.hists = HistogramGrid(("train", "test"), name="dropout-hist", n_panels=DEPTH,
-                                   x_label="activation", panel_height=140, min_panel_width=220)
+                                   x_label="activation (non-zero values)", row_height=52)
         self.means = LayerLineChart(("train", "test"), name="dropout-means", log_y=True,
                                     title="Mean activation per layer", y_label="mean activation",
                                     height=260)
@@ -115,7 +117,7 @@ class DropoutPage:
             self.units.update(v.grid)
             n_cols = int(np.ceil(np.sqrt(m.width)))
             idx = np.flatnonzero(v.grid_dropped)
-            self.dropped_source.data = {"col": idx % n_cols, "row": idx // n_cols}
+            set_data(self.dropped_source, {"col": idx % n_cols, "row": idx // n_cols})
             if s.mode == "test":
                 self.unit_text.object = (f"**Test mode:** every unit of layer {s.layer} is on and nothing "
                                          "is scaled; p has no effect here.")
@@ -126,7 +128,7 @@ class DropoutPage:
                     f"(×) for this example, {100 * v.frac_dropped:.1f}% over the whole batch; "
                     f"survivors × {mult:.2f}.")
             lim = float(max(np.abs(v.test_out).max(), np.abs(v.avg_out).max(), 1e-6)) * 1.08
-            self.readout_source.data = {"test": v.test_out, "train": v.avg_out}
+            set_data(self.readout_source, {"test": v.test_out, "train": v.avg_out})
             self.readout.x_range.update(start=-lim, end=lim)
             self.readout.y_range.update(start=-lim, end=lim)
             verdict = ("close to 1: on average, training matches test" if abs(v.ratio - 1) < 0.1
@@ -147,7 +149,7 @@ class DropoutPage:
         counts, _, over, zeros = hist_train
         total = counts.sum() + over + zeros
         text = f"layer {i + 1} · {100 * zeros / total:.0f}% zeros"
-        if over:
+        if over and 100 * over / total >= 0.5:
             text += f" · {100 * over / total:.0f}% →"
         return text
 
@@ -203,7 +205,7 @@ class DropoutPage:
             self.hists,
             self.means,
             caption("Histograms of each layer's non-zero outputs over the whole batch, on one fixed axis; "
-                    "each panel's title gives the share of exact zeros in training (ReLU's and dropout's) and, "
+                    "each row's label gives the share of exact zeros in training (ReLU's and dropout's) and, "
                     "after →, the share beyond the right edge. In training mode the zeros grow with p and the "
                     "rest spreads out. Scaling matches each unit's "
                     "mean at its own layer, but after a ReLU the extra noise also nudges the next layer's mean "

@@ -331,10 +331,10 @@ class LabPage:
                                        x_label="block", y_label="‖dL/dW‖", height=260,
                                        colors=(A_COLOR, B_COLOR))
         self.hists = [HistogramGrid(("pre-activations",), name="lab-hist", n_panels=N_HIST,
-                                    x_label="pre-activation", panel_height=120, min_panel_width=150,
+                                    x_label="pre-activation", row_height=48,
                                     colors=(A_COLOR,)),
                       HistogramGrid(("A", "B"), name="lab-hist2", n_panels=N_HIST,
-                                    x_label="pre-activation", panel_height=120, min_panel_width=150,
+                                    x_label="pre-activation", row_height=48,
                                     colors=(A_COLOR, B_COLOR))]
         self.lesion = LayerLineChart(("A", "B"), name="lab-lesion", title="Test accuracy with one block deleted",
                                      x_label="deleted block", y_label="test accuracy", y_range=(0.0, 1.04),

@@ -12,6 +12,8 @@ from bokeh.plotting import figure
 from deeptricks.ui import (HistogramGrid, LayerLineChart, comparison, note_alert, page as page_template,
                            section_title, set_note, theme, url_sync)
 
+from deeptricks.ui.sources import set_data
+
 from .base import Coalesced, caption
 from .state import ExplorableState
 from .batch_norm import _fit_log_ticks, _label, _readout
@@ -167,7 +169,7 @@ class LayerNormPage:
         self.shrink_text = _readout("ln-shrink-text")
 
         # 3 · a deep stack
-        grid = dict(n_panels=12, panel_height=125, min_panel_width=150, x_label="value")
+        grid = dict(n_panels=12, row_height=46, x_label="value")
         self.left = HistogramGrid(("values",), name="ln-left", colors=[theme.WITHOUT_TRICK], **grid)
         self.right = HistogramGrid(("values",), name="ln-right", colors=[LN_COLOR], **grid)
         for g in (self.left, self.right):
@@ -200,8 +202,8 @@ class LayerNormPage:
         s, m = self.state, self.state.model
         index = s.feature if s.method == "batch" else s.example
         v = m.table_view(s.method, index)
-        self.raw_source.data = _cells(v.x, v.highlight, self.raw_scale)
-        self.norm_source.data = _cells(v.normalized, v.highlight, 2.5)
+        set_data(self.raw_source, _cells(v.x, v.highlight, self.raw_scale))
+        set_data(self.norm_source, _cells(v.normalized, v.highlight, 2.5))
         if s.method == "batch":
             box = {"x": [index], "y": [(N_EXAMPLES + 1) / 2], "w": [0.98], "h": [N_EXAMPLES]}
             what = f"feature {index} over the {N_EXAMPLES} examples (a column)"
@@ -210,8 +212,8 @@ class LayerNormPage:
             box = {"x": [(N_FEATURES + 1) / 2], "y": [index], "w": [N_FEATURES], "h": [0.96]}
             what = f"example {index} over its {N_FEATURES} features (a row)"
             name = "Layer norm"
-        self.raw_box.data = box
-        self.norm_box.data = box
+        set_data(self.raw_box, box)
+        set_data(self.norm_box, box)
         self.norm_fig.title.text = (f"After {name.lower()}: "
                                     f"{'columns' if s.method == 'batch' else 'rows'} have mean 0, std 1")
         first, out = float(v.group[0]), float(v.group_normalized[0])
@@ -226,13 +228,13 @@ class LayerNormPage:
         s, m = self.state, self.state.model
         v = m.shrink(s.batch)
         x = v.features
-        self.ln_source.data = {"x": x, "y": v.layer, "text": [fmt(y) for y in v.layer]}
+        set_data(self.ln_source, {"x": x, "y": v.layer, "text": [fmt(y) for y in v.layer]})
         if v.undefined:
-            self.bn_source.data = {"x": [], "y": [], "text": []}
+            set_data(self.bn_source, {"x": [], "y": [], "text": []})
         else:
-            self.bn_source.data = {"x": x, "y": v.batch_norm, "text": [fmt(y) for y in v.batch_norm]}
-        self.bn_ref.data = {"x0": x - 0.4, "x1": x + 0.4, "y": v.batch_norm_full,
-                            "text": [fmt(y) for y in v.batch_norm_full]}
+            set_data(self.bn_source, {"x": x, "y": v.batch_norm, "text": [fmt(y) for y in v.batch_norm]})
+        set_data(self.bn_ref, {"x0": x - 0.4, "x1": x + 0.4, "y": v.batch_norm_full,
+                               "text": [fmt(y) for y in v.batch_norm_full]})
         top = max(3.0, float(np.abs(v.layer).max()), float(np.abs(v.batch_norm_full).max()),
                   float(np.abs(v.batch_norm).max()) if v.batch_norm.size else 0.0) * 1.1
         for fig in (self.bn_fig, self.ln_fig):
@@ -328,7 +330,7 @@ class LayerNormPage:
             section_title("3 · A deep stack with layer norm", LN_COLOR),
             caption("The same kind of 256-unit ReLU stack as on the batch-norm page, run on 512 inputs with "
                     "the same weights, with and without layer norm before each layer. Histograms use one "
-                    "signed-log axis (0, 1, 10, 100 evenly spaced) for every panel; exact zeros are counted "
+                    "signed-log axis (0, 1, 10, 100 evenly spaced) for every row; exact zeros are counted "
                     "in the title. **Try:** deepen the stack and raise or lower the weight scale."),
             pn.FlexBox(pn.Column(depth, sizing_mode="stretch_width", styles={"flex": "1 1 240px"}),
                        pn.Column(gain, sizing_mode="stretch_width", styles={"flex": "1 1 240px"}),

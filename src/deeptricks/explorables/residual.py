@@ -15,6 +15,8 @@ from bokeh.models import ColumnDataSource, CustomJSTickFormatter, FixedTicker, L
 from deeptricks.ui import CurveChart, LayerLineChart, note_alert, page as page_template, section_title, set_note
 from deeptricks.ui import theme, url_sync
 
+from deeptricks.ui.sources import set_data
+
 from .base import Coalesced, caption
 from .state import ExplorableState
 from .residual_model import (
@@ -204,7 +206,7 @@ class ResidualPage:
     def _set_halo(src: ColumnDataSource, chart: LayerLineChart, residual: bool) -> None:
         series = "residual" if residual else "plain"
         data = chart.sources[series].data
-        src.data = {"x": list(data["x"]), "y": list(data["y"])}
+        set_data(src, {"x": list(data["x"]), "y": list(data["y"])})
         halo = src.tags[0] if src.tags else None
         colour = theme.RESIDUAL if residual else theme.PLAIN
         if halo is not None and halo.glyph.line_color != colour:

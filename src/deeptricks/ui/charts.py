@@ -16,6 +16,7 @@ from panel.viewable import Viewer
 from . import theme
 from .histograms import _set_range, _slug
 from .sanitize import LIMIT, as_float_array, widen
+from .sources import set_data
 
 # Markers tell the reader which points are not drawn at their true value.
 OK, FLOORED, CLAMPED_HIGH, CLAMPED_LOW, NONFINITE = (
@@ -211,7 +212,7 @@ class LayerLineChart(_Chart):
             ylo, yhi = (float(ys.min()), float(ys.max())) if ys.size else (lo, hi)
         with hold():
             for s, d in datas.items():
-                self.sources[s].data = d
+                set_data(self.sources[s], d)
             _set_range(self.figure.x_range, x0 - 0.5, x1 + 0.5)
             _set_range(self.figure.y_range, *self._padded_y(ylo, yhi))
             self._show_flags(flags)
@@ -340,7 +341,7 @@ class CurveChart(_Chart):
             prepared[s] = self._prepare(s, as_float_array(steps), as_float_array(vals))
         with hold():
             for s, d in prepared.items():
-                self.sources[s].data = d
+                set_data(self.sources[s], d)
             self._apply_ranges()
             self._show_flags(self._flags())
 

@@ -1,4 +1,11 @@
-"""Per-layer histograms as a grid of small figures."""
+"""Per-layer histograms, one row per layer, all drawn on one canvas.
+
+The rows share one figure (a "ridgeline" of small histograms): a page with ten
+layers repaints one canvas instead of ten, and in the shared x modes every row
+sits on the same axis, so drift from layer to layer reads straight down the
+page. Each row has a one-line label above its bars (the layer and a few
+numbers) and its own height scale, like a small panel of its own.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +15,27 @@ from html import escape
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import (
-    ColumnDataSource, CustomJSTickFormatter, FixedTicker, HoverTool, Range1d, Title,
-)
+from bokeh.core.properties import value
+from bokeh.models import ColumnDataSource, CustomJSTickFormatter, FixedTicker, HoverTool, Range1d
 from bokeh.plotting import figure
 from panel.io import hold
 from panel.viewable import Viewer
 
 from . import theme
 from .sanitize import LIMIT, as_float_array, describe, fast_histogram, symlog, widen
+from .sources import set_data
 
-_EMPTY = {"left": [], "right": [], "top": [], "count": [], "share": [], "lo": [], "hi": []}
+BAR_HEIGHT = 0.68
+"""Bars fill this share of a row's height; the label line sits above them."""
+AXIS_PX = 44        # room for the x axis and its label below the rows
+TOP_PX = 4
 
-def _grid_css(min_width: int) -> str:
-    """CSS turning a Column into a grid with as many columns of ``min_width`` px as fit."""
-    return (":host { display: grid !important; gap: 2px 14px; width: 100%; "
-            f"grid-template-columns: repeat(auto-fill, minmax({int(min_width)}px, 1fr)); }}")
+_BAR_COLUMNS = ("left", "right", "bottom", "top", "count", "share", "lo", "hi", "layer")
+_TEXT_COLUMNS = ("x", "y", "text", "color", "align")
+
+
+def _empty(columns) -> dict:
+    return {c: [] for c in columns}
 
 
 def _slug(text: str) -> str:
@@ -32,16 +44,19 @@ def _slug(text: str) -> str:
 
 
 class HistogramGrid(Viewer):
-    """Histograms of several layers, one small figure per layer, 1 or more overlaid series.
+    """Histograms of several layers, one row per layer, 1 or more overlaid series.
 
-    At most ``n_panels`` figures exist; with more layers than that an evenly
+    At most ``n_panels`` rows are drawn; with more layers than that an evenly
     spaced subset (always the first and last layer) is shown, or the layers
-    listed in ``layers``, and the caption says which.
+    listed in ``layers``, and the caption says which. Every row is scaled to
+    its own tallest bar. All rows live in one Bokeh figure with one data source
+    per series (column ``layer`` tells the rows apart) and one for the labels.
     """
 
     x_mode = param.Selector(default="shared", objects=["shared", "per_layer", "symlog"], doc="""
-        'shared': every panel uses one linear x range, so drift between layers is visible.
-        'per_layer': each panel fits its own data, so shapes stay readable.
+        'shared': every row uses one linear x axis, so drift between layers is visible.
+        'per_layer': each row is fitted to its own data, so shapes stay readable; the
+        row's label gives its range.
         'symlog': one shared signed-log axis, sign(x)*log10(1+|x|), which shows both
         shape and drift over many orders of magnitude. In this mode edges given
         to ``update`` must already be in symlog units (``update_from_values``
@@ -61,8 +76,7 @@ class HistogramGrid(Viewer):
         n_panels: int = 12,
         name: str = "hist",
         x_label: str = "value",
-        panel_height: int = 160,
-        min_panel_width: int = 170,
+        row_height: int = 52,
         colors: Sequence[str] | None = None,
         **params,
     ):
@@ -75,72 +89,56 @@ class HistogramGrid(Viewer):
         self.colors = list(colors) if colors else theme.series_colors(self.series)
         self.n_panels = max(int(n_panels), 1)
         self.x_label = x_label
+        self.row_height = max(int(row_height), 24)
         self.flags: list[str] = []
         self.shown_layers: list[int] = []
-        self.figures = []
-        self.sources: list[dict[str, ColumnDataSource]] = []
-        self.notes: list[Title] = []
+        self.row_text: dict[int, tuple[str, str]] = {}   # layer -> (label, note) as drawn
+        self.figure = figure(
+            name=f"{name}-figure", height=self._height(1), min_width=160, sizing_mode="stretch_width",
+            x_range=Range1d(-1, 1), y_range=Range1d(0, 1), tools="", title="",
+        )
         alpha = 0.75 if len(self.series) == 1 else 0.45
-        # Tick models for the symlog axis, shared by all panels.
+        self.sources: dict[str, ColumnDataSource] = {}
+        for j, s in enumerate(self.series):
+            src = ColumnDataSource(data=_empty(_BAR_COLUMNS), name=f"{name}-{_slug(s)}-source")
+            r = self.figure.quad(left="left", right="right", bottom="bottom", top="top", source=src,
+                                 fill_color=self.colors[j], fill_alpha=alpha, line_color=None,
+                                 name=f"{name}-{_slug(s)}")
+            # numbers, not preformatted strings: every update stays a few binary arrays
+            self.figure.add_tools(HoverTool(renderers=[r], tooltips=[
+                ("", escape(s)), ("layer", "@layer"), ("bin", "@lo{%.3g} to @hi{%.3g}"),
+                ("count", "@count"), ("share", "@share{0.0%}"),
+            ], formatters={"@lo": "printf", "@hi": "printf"}))
+            self.sources[s] = src
+        self.baseline_source = ColumnDataSource({"x0": [], "x1": [], "y": []}, name=f"{name}-baselines")
+        self.figure.segment("x0", "y", "x1", "y", source=self.baseline_source, line_color=theme.AXIS,
+                            line_width=1, name=f"{name}-baseline-lines")
+        self.label_source = ColumnDataSource(_empty(_TEXT_COLUMNS), name=f"{name}-labels")
+        self.figure.text("x", "y", text="text", source=self.label_source, text_color="color",
+                         text_align="align", text_baseline="top", text_font=value(theme.FONT),
+                         text_font_size=value(theme.TICK_SIZE), name=f"{name}-label-text")
+        self.figure.yaxis.visible = False
+        self.figure.ygrid.visible = False
+        self.figure.xaxis.axis_label = x_label
+        self.figure.xaxis.ticker.desired_num_ticks = 6
         self._sym_ticker = FixedTicker(ticks=[0], minor_ticks=[], name=f"{name}-symlog-ticker")
         self._sym_formatter = CustomJSTickFormatter(code=_SYMLOG_TICK_JS)
-        self._lin_axis = []
-        for k in range(self.n_panels):
-            fig = figure(
-                name=f"{name}-panel{k}",
-                height=panel_height,
-                min_width=120,
-                sizing_mode="stretch_width",
-                x_range=Range1d(-1, 1),
-                y_range=Range1d(0, 1),
-                tools="",
-                title="",
-            )
-            note = Title(text="", text_font_size=theme.TICK_SIZE, text_font_style="normal",
-                         text_color=theme.MUTED, text_font=theme.FONT, name=f"{name}-panel{k}-note")
-            fig.add_layout(note, "above")
-            sources = {}
-            for j, s in enumerate(self.series):
-                src = ColumnDataSource(data=dict(_EMPTY), name=f"{name}-panel{k}-{_slug(s)}-source")
-                r = fig.quad(
-                    left="left", right="right", bottom=0, top="top", source=src,
-                    fill_color=self.colors[j], fill_alpha=alpha, line_color=None,
-                    name=f"{name}-panel{k}-{_slug(s)}",
-                )
-                # numbers, not preformatted strings: every update stays a few binary arrays
-                fig.add_tools(HoverTool(renderers=[r], tooltips=[
-                    ("", escape(s)), ("bin", "@lo{%.3g} to @hi{%.3g}"), ("count", "@count"),
-                    ("share", "@share{0.0%}"),
-                ], formatters={"@lo": "printf", "@hi": "printf"}))
-                sources[s] = src
-            fig.xaxis.axis_label = None
-            fig.yaxis.visible = False
-            fig.ygrid.visible = False
-            fig.xaxis.ticker.desired_num_ticks = 4
-            self._lin_axis.append((fig.xaxis[0].ticker, fig.xaxis[0].formatter))
-            theme.style_figure(fig)
-            fig.title.text_font_size = theme.LABEL_SIZE
-            self.figures.append(fig)
-            self.sources.append(sources)
-            self.notes.append(note)
-        self._panes = [
-            pn.pane.Bokeh(f, sizing_mode="stretch_width", margin=(0, 0)) for f in self.figures
-        ]
-        # Hide unused panels on the figure itself: Panel 1.9 ignores visible=False
-        # passed to pn.pane.Bokeh at construction.
-        for f in self.figures[1:]:
-            f.visible = False
+        self._lin_axis = (self.figure.xaxis[0].ticker, self.figure.xaxis[0].formatter)
+        theme.style_figure(self.figure)
+        self.figure.min_border_top = TOP_PX
+        self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width", margin=(0, 0))
         self._caption = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 5),
                                      stylesheets=[theme.stylesheet()])
-        self._grid = pn.Column(*self._panes, sizing_mode="stretch_width",
-                               stylesheets=[_grid_css(min_panel_width)])
-        self._layout = pn.Column(self._caption, self._grid, sizing_mode="stretch_width",
+        self._layout = pn.Column(self._caption, self.pane, sizing_mode="stretch_width",
                                  name=f"{name}-layout")
         self._last = None
         self._render_caption(0)
 
     def __panel__(self):
         return self._layout
+
+    def _height(self, n_rows: int) -> int:
+        return TOP_PX + max(n_rows, 1) * self.row_height + AXIS_PX
 
     # -- layer choice -----------------------------------------------------------
     def select_layers(self, n_layers: int) -> list[int]:
@@ -152,6 +150,12 @@ class HistogramGrid(Viewer):
         if n_layers <= self.n_panels:
             return list(range(n_layers))
         return np.unique(np.round(np.linspace(0, n_layers - 1, self.n_panels)).astype(int)).tolist()
+
+    def row(self, layer: int, series: str | None = None) -> dict:
+        """The bars drawn for ``layer`` (0-based) of ``series`` (default: the first), column by column."""
+        d = self.sources[series or self.series[0]].data
+        keep = np.asarray(d["layer"]) == layer + 1
+        return {k: np.asarray(v)[keep] for k, v in d.items()}
 
     # -- updates ----------------------------------------------------------------
     def update_from_values(
@@ -168,7 +172,7 @@ class HistogramGrid(Viewer):
 
         ``values`` maps series name to a list of arrays, one per layer. Only the
         shown layers are histogrammed; series share bins within a layer. With
-        ``notes="auto"`` each panel is annotated from ``stat_series`` (default:
+        ``notes="auto"`` each row is annotated from ``stat_series`` (default:
         the first series) by :func:`deeptricks.ui.sanitize.describe`.
         """
         values = self._as_mapping(values)
@@ -254,52 +258,94 @@ class HistogramGrid(Viewer):
                 entry = hists.get(s, [])
                 entry = entry[i] if i < len(entry) else None
                 per_series[s] = self._clean_hist(entry, f"{label}, {s}", flags)
-            panels.append((i, label, per_series))
-
-        # x ranges
-        spans = [(e[0], e[-1]) for _, _, ps in panels for (_, e) in ps.values() if e.size]
-        shared = None
-        log = self.x_mode == "symlog"
-        if self.x_mode != "per_layer" and spans:
-            shared = widen(min(a for a, _ in spans), max(b for _, b in spans))
-
-        for k in range(self.n_panels):
-            fig, srcs, note = self.figures[k], self.sources[k], self.notes[k]
-            if k >= len(panels):
-                if fig.visible:
-                    for src in srcs.values():
-                        src.data = dict(_EMPTY)
-                    fig.visible = False
-                continue
-            i, label, per_series = panels[k]
-            top_max = 0.0
-            own = [(e[0], e[-1]) for (_, e) in per_series.values() if e.size]
-            ticker, formatter = (self._sym_ticker, self._sym_formatter) if log else self._lin_axis[k]
-            axis = fig.xaxis[0]
-            if axis.ticker is not ticker:
-                axis.update(ticker=ticker, formatter=formatter)
-            for s, (counts, edges) in per_series.items():
-                data, tmax = self._bars(counts, edges, s, log)
-                top_max = max(top_max, tmax)
-                srcs[s].data = data
-            lo, hi = shared if shared else (
-                widen(min(a for a, _ in own), max(b for _, b in own)) if own else (-1.0, 1.0))
-            pad = 0.02 * (0.5 * hi - 0.5 * lo) * 2
-            _set_range(fig.x_range, lo - pad, hi + pad)
-            _set_range(fig.y_range, 0.0, top_max * 1.08 if top_max > 0 else 1.0)
             text = notes[i] if notes is not None and i < len(notes) and notes[i] else ""
             alert = bool(alerts[i]) if alerts is not None and i < len(alerts) else False
-            fig.title.text = label
-            note.text = ("\u26a0 " + text) if (alert and text) else text
-            note.text_color = theme.WARN if alert else theme.MUTED
-            if not fig.visible:
-                fig.visible = True
-        if log and shared:
-            ticks = _symlog_ticks(*shared)
+            panels.append((i, label, per_series, text, alert))
+
+        per_layer = self.x_mode == "per_layer"
+        log = self.x_mode == "symlog"
+        spans = [(e[0], e[-1]) for p in panels for (_, e) in p[2].values() if e.size]
+        if per_layer:
+            lo, hi = 0.0, 1.0
+        else:
+            lo, hi = widen(min(a for a, _ in spans), max(b for _, b in spans)) if spans else (-1.0, 1.0)
+        pad = 0.02 * (hi - lo)
+        x0, x1 = lo - pad, hi + pad
+
+        n = len(panels)
+        bars = {s: {c: [] for c in _BAR_COLUMNS} for s in self.series}
+        texts = {c: [] for c in _TEXT_COLUMNS}
+        row_text = {}
+        for k, (i, label, per_series, text, alert) in enumerate(panels):
+            base = float(n - 1 - k)          # the first shown layer on top
+            tops = {s: self._heights(c) for s, (c, _) in per_series.items()}
+            row_max = max((float(t.max()) for t in tops.values() if t.size), default=0.0)
+            own = [(e[0], e[-1]) for (_, e) in per_series.values() if e.size]
+            r_lo, r_hi = widen(min(a for a, _ in own), max(b for _, b in own)) if own else (0.0, 1.0)
+            for s, (counts, edges) in per_series.items():
+                if counts.size == 0:
+                    continue
+                total = counts.sum()
+                share = counts / total if total > 0 else np.zeros_like(counts)
+                scaled = tops[s] / row_max * BAR_HEIGHT if row_max > 0 else np.zeros_like(counts)
+                xs = (edges - r_lo) / (r_hi - r_lo) if per_layer else edges
+                real = _inv_symlog(edges) if log else edges
+                b = bars[s]
+                b["left"].append(xs[:-1])
+                b["right"].append(xs[1:])
+                b["bottom"].append(np.full(counts.size, base))
+                b["top"].append(base + scaled)
+                b["count"].append(counts.astype(np.int64))
+                b["share"].append(share)
+                b["lo"].append(real[:-1])
+                b["hi"].append(real[1:])
+                b["layer"].append(np.full(counts.size, i + 1, dtype=np.int64))
+            if per_layer and own:
+                shown_lo, shown_hi = (_inv_symlog(np.array([r_lo, r_hi])) if log else (r_lo, r_hi))
+                rng = f"x from {theme.fmt_num(shown_lo)} to {theme.fmt_num(shown_hi)}"
+                text = f"{text} · {rng}" if text else rng
+            note = ("\u26a0 " + text) if (alert and text) else text
+            row_text[i] = (label, note)
+            y = base + 0.98
+            texts["x"] += [x0 + 0.004 * (x1 - x0), x1 - 0.004 * (x1 - x0)]
+            texts["y"] += [y, y]
+            texts["text"] += [label, note]
+            texts["color"] += [theme.TEXT, theme.WARN if alert else theme.MUTED]
+            texts["align"] += ["left", "right"]
+        for s in self.series:
+            data = {c: (np.concatenate(v) if v else np.zeros(0)) for c, v in bars[s].items()}
+            set_data(self.sources[s], data)
+        set_data(self.label_source, texts)
+        set_data(self.baseline_source, {"x0": [x0] * n, "x1": [x1] * n, "y": [float(n - 1 - k) for k in range(n)]})
+        self.row_text = row_text
+
+        fig = self.figure
+        _set_range(fig.x_range, x0, x1)
+        _set_range(fig.y_range, 0.0, float(max(n, 1)))
+        height = self._height(n)
+        if fig.height != height:
+            fig.height = height
+        ticker, formatter = (self._sym_ticker, self._sym_formatter) if log else self._lin_axis
+        axis = fig.xaxis[0]
+        if axis.ticker is not ticker:
+            axis.update(ticker=ticker, formatter=formatter)
+        if axis.visible == per_layer:
+            axis.visible = not per_layer
+            fig.xgrid.visible = not per_layer
+        if log:
+            ticks = _symlog_ticks(lo, hi, max_ticks=6)
             if list(self._sym_ticker.ticks) != ticks:
                 self._sym_ticker.ticks = ticks
         self.flags = flags
         self._render_caption(n_layers)
+
+    def _heights(self, counts: np.ndarray) -> np.ndarray:
+        if counts.size == 0:
+            return counts
+        if not self.normalize:
+            return counts
+        total = counts.sum()
+        return counts / total if total > 0 else np.zeros_like(counts)
 
     def _clean_hist(self, entry, where: str, flags: list[str]) -> tuple[np.ndarray, np.ndarray]:
         if entry is None:
@@ -333,26 +379,6 @@ class HistogramGrid(Viewer):
         edges = np.clip(edges, -LIMIT, LIMIT)
         return counts, edges
 
-    def _bars(self, counts: np.ndarray, edges: np.ndarray, series: str,
-              log: bool = False) -> tuple[dict, float]:
-        if counts.size == 0:
-            return dict(_EMPTY), 0.0
-        total = counts.sum()
-        share = counts / total if total > 0 else np.zeros_like(counts)
-        top = share if self.normalize else counts.copy()
-        left, right = edges[:-1], edges[1:]
-        real = _inv_symlog(edges) if log else edges
-        data = {
-            "left": left,
-            "right": right,
-            "top": top,
-            "count": counts.astype(np.int64),
-            "share": share,
-            "lo": real[:-1],
-            "hi": real[1:],
-        }
-        return data, float(top.max()) if top.size else 0.0
-
     def _render_caption(self, n_layers: int) -> None:
         parts = []
         if len(self.series) > 1 or self.series[0] not in ("", "values"):
@@ -364,11 +390,11 @@ class HistogramGrid(Viewer):
                 labels = labels[:4] + ["\u2026"] + labels[-2:]
             parts.append(f"Showing {len(shown)} of {n_layers} layers ({', '.join(labels)}).")
         mode = {
-            "shared": "Same x axis in every panel.",
-            "per_layer": "Each panel has its own x axis.",
-            "symlog": "Same signed-log x axis in every panel (ticks at powers of ten).",
+            "shared": "One row per layer, all on the same x axis.",
+            "per_layer": "One row per layer, each fitted to its own values (its range is at the right).",
+            "symlog": "One row per layer, all on the same signed-log x axis (ticks at powers of ten).",
         }[self.x_mode]
-        parts.append(f"x: {escape(self.x_label)}. {mode}")
+        parts.append(f"{mode} Each row is scaled to its tallest bar.")
         html = '<div class="dt-caption">' + " &nbsp; ".join(parts) + "</div>"
         if self.flags:
             html += '<div class="dt-flag">' + escape("; ".join(self.flags[:4]))

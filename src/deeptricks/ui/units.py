@@ -15,6 +15,7 @@ from panel.viewable import Viewer
 from . import theme
 from .histograms import _set_range
 from .sanitize import as_float_array
+from .sources import set_data
 
 
 class UnitGrid(Viewer):
@@ -70,8 +71,8 @@ class UnitGrid(Viewer):
             line_color=None, name=f"{name}-cells",
         )
         self.figure.add_tools(HoverTool(renderers=[self.renderer], tooltips=[
-            ("unit", "@unit"), (value_label, "@text"),
-        ]))
+            ("unit", "@unit"), (value_label, "@value{%.3g}@note"),
+        ], formatters={"@value": "printf"}))
         if colorbar:
             self.colorbar = ColorBar(
                 color_mapper=self.mapper, orientation="horizontal", height=10,
@@ -97,7 +98,7 @@ class UnitGrid(Viewer):
 
     @staticmethod
     def _empty() -> dict:
-        return {"col": [], "row": [], "unit": [], "value": [], "shown": [], "text": []}
+        return {"col": [], "row": [], "unit": [], "value": [], "shown": [], "note": []}
 
     def _shape(self, n: int) -> tuple[int, int]:
         n = max(int(n), 1)
@@ -137,7 +138,9 @@ class UnitGrid(Viewer):
             "unit": idx,
             "value": np.where(finite, v, 0.0),
             "shown": shown,
-            "text": [theme.fmt_num(x) for x in v],
+            # the hover's value is finite; a non-finite unit says what it really was
+            "note": ([""] * n if not n_bad else
+                     ["" if ok else f" (really {theme.fmt_num(x)})" for ok, x in zip(finite, v)]),
         }
         flags = []
         if n_high:
@@ -150,7 +153,7 @@ class UnitGrid(Viewer):
             flags.append("no units to show")
         self.flags = flags
         with hold():
-            self.source.data = data
+            set_data(self.source, data)
             _set_range(self.figure.x_range, -0.5, cols - 0.5)
             _set_range(self.figure.y_range, rows - 0.5, -0.5)
             text = "; ".join(flags)
