@@ -354,3 +354,15 @@ def test_nan_inputs_propagate_rather_than_raise():
         y = build_net(depth=3, width=4, seed=0).forward(np.full((2, 4), np.nan))
         assert np.isnan(y).all()
         assert math.isnan(SoftmaxCrossEntropy().forward(np.full((2, 2), np.nan), np.array([0, 1])))
+
+
+def test_histogram_puts_the_range_ends_inside_whatever_the_rounding():
+    """A value equal to lo or hi is in the first or last bin, even next to infinities and NaN."""
+    rng = np.random.default_rng(1)
+    for i in range(600):
+        x = rng.normal(scale=10.0 ** rng.integers(-3, 3), size=30) + rng.normal() * 10
+        lo, hi, bins = float(x.min()), float(x.max()), int(rng.integers(1, 60))
+        for extra in ([], [np.inf], [-np.inf, np.nan]):
+            h = histogram(np.r_[x, extra], lo, hi, bins)
+            assert h.counts.sum() == 30 and (h.under, h.over) == (extra.count(-np.inf), extra.count(np.inf))
+            assert h.nan == sum(1 for e in extra if e != e)

@@ -43,13 +43,24 @@ def histogram(x: np.ndarray, lo: float, hi: float, bins: int = 50) -> Histogram:
         t += dt(1 - lo * s)
     np.fmax(t, 0, out=t)          # fmax also turns NaN into 0 (counted apart below)
     np.fmin(t, bins + 1, out=t)
-    counts = np.bincount(t.astype(np.intp), minlength=bins + 2)
-    if not top < hi:              # values equal to hi belong to the last bin
-        at_hi = int(np.count_nonzero(x == dt(hi)))
-        counts[bins] += at_hi
-        counts[bins + 1] -= at_hi
+    idx = t.astype(np.intp)
+    counts = np.bincount(idx, minlength=bins + 2)
+    # Rounding can put a value equal to lo or hi on the wrong side of the range's end: move
+    # those into the first and last bin. Each check is a pass only when something is outside.
+    if not top < hi:
+        _move(counts, idx, x == dt(hi), bins + 1, bins)
+    if counts[0] > n_nan:
+        _move(counts, idx, x == dt(lo), 0, 1)
     return Histogram(counts[1:bins + 1], np.linspace(lo, hi, bins + 1),
                      int(counts[0]) - n_nan, int(counts[bins + 1]), n_nan)
+
+
+def _move(counts: np.ndarray, idx: np.ndarray, at_end: np.ndarray, src: int, dst: int) -> None:
+    """Move the values flagged by ``at_end`` that were binned into slot ``src`` to slot ``dst``."""
+    if at_end.any():
+        n = int(np.count_nonzero(idx[at_end] == src))
+        counts[src] -= n
+        counts[dst] += n
 
 
 @dataclass
