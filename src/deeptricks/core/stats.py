@@ -57,8 +57,9 @@ def histogram(x: np.ndarray, lo: float, hi: float, bins: int = 50) -> Histogram:
 
 def _move(counts: np.ndarray, idx: np.ndarray, at_end: np.ndarray, src: int, dst: int) -> None:
     """Move the values flagged by ``at_end`` that were binned into slot ``src`` to slot ``dst``."""
-    if at_end.any():
-        n = int(np.count_nonzero(idx[at_end] == src))
+    where = np.flatnonzero(at_end)
+    if where.size:
+        n = int(np.count_nonzero(idx[where] == src))
         counts[src] -= n
         counts[dst] += n
 
