@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the running server's base URL, as the course page's readers reach it")
     e.add_argument("--query", default="", help="settings for the page, e.g. 'p=0.9&mode=test'")
     e.add_argument("--height", type=int, default=900, help="iframe height in pixels")
+    x = sub.add_parser("export", help="write self-contained HTML files of the explorables (no server needed)")
+    x.add_argument("--out", required=True, metavar="DIR", help="directory to write the files into")
+    x.add_argument("--only", action="append", default=[], metavar="NAME",
+                   help="export only this explorable (repeatable; default: all but the lab)")
     return ap
 
 
@@ -112,6 +116,14 @@ def main(argv=None) -> int:
         print(script)
         print(f"<!-- or, as an iframe (the origin allowed is then the server's own: {host}) -->")
         print(iframe)
+        return 0
+    if args.command == "export":
+        from deeptricks.export import export
+        try:
+            export(args.out, args.only or None)
+        except ValueError as exc:
+            print(f"deeptricks export: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.command != "serve":
         ap.print_help()
