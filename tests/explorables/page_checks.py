@@ -13,10 +13,8 @@ import math
 import numbers
 import re
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
-import panel as pn
 import param
 import pytest
 from bokeh.models import ColumnDataSource, GlyphRenderer, Label, Plot, Range1d, Text, Title
@@ -146,16 +144,6 @@ def source_len(src: ColumnDataSource) -> int:
     return max((len(v) for v in src.data.values()), default=0)
 
 
-def empty_figures(root) -> list[str]:
-    """Visible figures that draw nothing: every data source empty (or none at all)."""
-    out = []
-    for fig in visible_figures(root):
-        srcs = figure_sources(fig)
-        if not srcs or all(source_len(s) == 0 for s in srcs):
-            out.append(fig.name or fig.title.text)
-    return out
-
-
 def unlabelled_empty_figures(root) -> list[str]:
     """Empty visible figures that say nothing about why (no title note beyond the plain title)."""
     out = []
@@ -264,8 +252,3 @@ def reset(b: Built) -> None:
     b.location.search = ""
     defaults = {k: b.state.param[k].default for k in b.sync.mapping}
     b.state.param.update(**defaults)
-
-
-def synced(b: Built) -> dict:
-    """``{parameter name: query key}`` of the page's URL binding."""
-    return dict(b.sync.mapping)
