@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from html import escape
-
 import numpy as np
 import panel as pn
 import param
 from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, Legend, LegendItem, Range1d, Span
 from bokeh.plotting import figure
 
-from deeptricks.ui import (HistogramGrid, LayerLineChart, comparison, note_alert, page as page_template,
-                           section_title, set_note, theme, url_sync)
+from deeptricks.ui import (HistogramGrid, LayerLineChart, comparison, control_label, note_alert,
+                           page as page_template, section_title, set_note, theme, url_sync)
 
+from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.sources import set_data
 
 from .base import Coalesced, caption
@@ -83,12 +82,6 @@ BATCH_OF_ONE = (
     "mode** below (it uses running averages instead), or use **layer norm**, which normalizes each "
     "example on its own."
 )
-
-
-def _label(text: str) -> pn.pane.Markdown:
-    """A visible label for widgets that have none of their own (button groups)."""
-    return pn.pane.Markdown(f"**{escape(text)}**", margin=(6, 10, -10, 10),
-                            styles={"font-size": "14px"}, disable_math=True)
 
 
 def _fit_log_ticks(fig) -> None:
@@ -360,8 +353,8 @@ class BatchNormPage:
         return [
             w.IntSlider.from_param(s.param.depth, sizing_mode="stretch_width"),
             w.FloatSlider.from_param(s.param.gain, sizing_mode="stretch_width"),
-            _label("Activation"),
-            w.RadioButtonGroup.from_param(s.param.activation, options=ACT_OPTIONS, sizing_mode="stretch_width",
+            control_label("Activation"),
+            RadioButtonGroup.from_param(s.param.activation, options=ACT_OPTIONS, sizing_mode="stretch_width",
                                           color="primary", variant="outline"),
             w.Checkbox.from_param(s.param.bn),
             pn.pane.Markdown(
@@ -375,13 +368,13 @@ class BatchNormPage:
         w = pn.widgets
         sync = url_sync(s, URL_PARAMS)
         axis = pn.Column(
-            _label("Histogram x axis"),
-            w.RadioButtonGroup.from_param(s.param.x_axis, options=AXIS_OPTIONS, color="primary",
+            control_label("Histogram x axis"),
+            RadioButtonGroup.from_param(s.param.x_axis, options=AXIS_OPTIONS, color="primary",
                                           variant="outline", sizing_mode="stretch_width", max_width=380),
             sizing_mode="stretch_width", margin=(0, 0, 4, 0))
         batch = w.IntSlider.from_param(s.param.batch, sizing_mode="stretch_width", max_width=520)
-        mode = pn.Column(_label("BatchNorm mode"),
-                         w.RadioButtonGroup.from_param(s.param.mode, options=MODE_OPTIONS, color="primary",
+        mode = pn.Column(control_label("BatchNorm mode"),
+                         RadioButtonGroup.from_param(s.param.mode, options=MODE_OPTIONS, color="primary",
                                                        variant="outline"),
                          margin=0)
         warmup = w.IntSlider.from_param(s.param.warmup, sizing_mode="stretch_width", min_width=220)

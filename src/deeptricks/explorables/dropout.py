@@ -8,9 +8,10 @@ import param
 from bokeh.models import ColumnDataSource, Range1d, Slope
 from bokeh.plotting import figure
 
-from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, UnitGrid, page as page_template,
-                           section_title, theme, url_sync)
+from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, UnitGrid, control_label,
+                           page as page_template, section_title, theme, url_sync)
 
+from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.sources import set_data
 
 from .base import Coalesced, caption
@@ -169,7 +170,8 @@ class DropoutPage:
         w = pn.widgets
         return [
             w.FloatSlider.from_param(s.param.p, sizing_mode="stretch_width", name="Dropout rate p"),
-            w.RadioButtonGroup.from_param(s.param.mode, sizing_mode="stretch_width"),
+            control_label("Mode"),
+            RadioButtonGroup.from_param(s.param.mode, sizing_mode="stretch_width"),
             w.Checkbox.from_param(s.param.scale),
             w.IntSlider.from_param(s.param.layer, sizing_mode="stretch_width"),
             w.IntSlider.from_param(s.param.k, sizing_mode="stretch_width"),

@@ -25,8 +25,9 @@ from bokeh.models import (ColorBar, ColumnDataSource, HoverTool, LinearColorMapp
 from bokeh.plotting import figure
 
 from deeptricks.core import DATASETS, NORMS, OPTIMIZERS
-from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, note_alert, page as page_template,
-                           section_title, set_note, theme, url_sync)
+from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, control_label, note_alert,
+                           page as page_template, section_title, set_note, theme, url_sync)
+from deeptricks.ui.a11y import RadioButtonGroup
 
 from .base import Coalesced, caption
 from .state import ExplorableState
@@ -704,12 +705,15 @@ class LabPage:
             w.Checkbox.from_param(s.param.shuffle_labels),
             heading("Network"),
             slider(s.param.depth), slider(s.param.width),
-            w.RadioButtonGroup.from_param(s.param.activation, sizing_mode="stretch_width"),
-            w.RadioButtonGroup.from_param(s.param.norm, sizing_mode="stretch_width"),
+            control_label("Activation"),
+            RadioButtonGroup.from_param(s.param.activation, sizing_mode="stretch_width"),
+            control_label("Normalization"),
+            RadioButtonGroup.from_param(s.param.norm, sizing_mode="stretch_width"),
             w.Checkbox.from_param(s.param.residual),
             slider(s.param.dropout), slider(s.param.gain),
             heading("Training"),
-            w.RadioButtonGroup.from_param(s.param.optimizer, sizing_mode="stretch_width"),
+            control_label("Optimizer"),
+            RadioButtonGroup.from_param(s.param.optimizer, sizing_mode="stretch_width"),
             w.DiscreteSlider.from_param(s.param.lr, sizing_mode="stretch_width"),
             w.DiscreteSlider.from_param(s.param.batch_size, sizing_mode="stretch_width"),
             w.IntInput.from_param(s.param.seed, sizing_mode="stretch_width"),

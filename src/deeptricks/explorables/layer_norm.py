@@ -9,14 +9,15 @@ from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, LinearColorMa
 from bokeh.palettes import PuOr
 from bokeh.plotting import figure
 
-from deeptricks.ui import (HistogramGrid, LayerLineChart, comparison, note_alert, page as page_template,
-                           section_title, set_note, theme, url_sync)
+from deeptricks.ui import (HistogramGrid, LayerLineChart, comparison, control_label, note_alert,
+                           page as page_template, section_title, set_note, theme, url_sync)
 
+from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.sources import set_data
 
 from .base import Coalesced, caption
 from .state import ExplorableState
-from .batch_norm import _fit_log_ticks, _label, _readout
+from .batch_norm import _fit_log_ticks, _readout
 from .batch_norm_model import fmt
 from .layer_norm_model import MAX_DEPTH, N_EXAMPLES, N_FEATURES, POOL, LayerNormModel
 
@@ -290,8 +291,8 @@ class LayerNormPage:
 
         s.param.watch(show, "method")
         return [
-            _label("Normalize with"),
-            w.RadioButtonGroup.from_param(s.param.method, options=METHOD_OPTIONS, sizing_mode="stretch_width",
+            control_label("Normalize with"),
+            RadioButtonGroup.from_param(s.param.method, options=METHOD_OPTIONS, sizing_mode="stretch_width",
                                           color="primary", variant="outline"),
             feature,
             example,

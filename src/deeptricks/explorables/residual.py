@@ -12,9 +12,9 @@ import param
 from bokeh.core.properties import value
 from bokeh.models import ColumnDataSource, CustomJSTickFormatter, FixedTicker, LegendItem
 
-from deeptricks.ui import CurveChart, LayerLineChart, note_alert, page as page_template, section_title, set_note
-from deeptricks.ui import theme, url_sync
-
+from deeptricks.ui import (CurveChart, LayerLineChart, control_label, note_alert, page as page_template,
+                           section_title, set_note, theme, url_sync)
+from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.sources import set_data
 
 from .base import Coalesced, caption
@@ -375,13 +375,13 @@ class ResidualPage:
         w = pn.widgets
         return [
             w.IntSlider.from_param(s.param.depth, sizing_mode="stretch_width"),
-            pn.pane.Markdown("Your net", margin=(6, 10, -8, 10)),
+            control_label("Your net"),
             w.RadioBoxGroup.from_param(s.param.residual, options=RESIDUAL_OPTIONS, inline=True),
-            pn.pane.Markdown("Normalization", margin=(6, 10, -8, 10)),
-            w.RadioButtonGroup.from_param(s.param.norm, sizing_mode="stretch_width", color="primary",
+            control_label("Normalization"),
+            RadioButtonGroup.from_param(s.param.norm, sizing_mode="stretch_width", color="primary",
                                           variant="outline"),
-            pn.pane.Markdown("Activation", margin=(6, 10, -8, 10)),
-            w.RadioButtonGroup.from_param(s.param.activation, sizing_mode="stretch_width",
+            control_label("Activation"),
+            RadioButtonGroup.from_param(s.param.activation, sizing_mode="stretch_width",
                                           color="primary", variant="outline"),
             self.gain_slider,
             pn.pane.Markdown(

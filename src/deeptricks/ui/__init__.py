@@ -9,7 +9,7 @@ component's ``name`` so browser tests can find them.
 from . import theme
 from .charts import CurveChart, LayerLineChart
 from .histograms import HistogramGrid
-from .layout import comparison, note_alert, page, section_title, set_note
+from .layout import comparison, control_label, note_alert, page, section_title, set_note
 from .sanitize import Hist, clean, describe, fast_histogram, symlog
 from .units import UnitGrid
 from .urlsync import URLSync, coerce_query, serialize_value, url_sync
@@ -24,6 +24,7 @@ __all__ = [
     "clean",
     "coerce_query",
     "comparison",
+    "control_label",
     "describe",
     "fast_histogram",
     "note_alert",

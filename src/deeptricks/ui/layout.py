@@ -7,6 +7,7 @@ from html import escape
 import panel as pn
 
 from . import theme
+from .a11y import enable_accessibility
 
 _MARKDOWN_CSS = """
 :host { font-size: 15px; line-height: 1.55; color: #1f2328; }
@@ -33,6 +34,12 @@ def section_title(text: str, color: str | None = None) -> pn.pane.HTML:
     return pn.pane.HTML(f'<div class="dt-section-title"{style}>{escape(text)}</div>',
                         sizing_mode="stretch_width", margin=(4, 5, 0, 5),
                         stylesheets=[theme.stylesheet()])
+
+
+def control_label(text: str) -> pn.pane.Markdown:
+    """A visible label above a control that has none of its own (button groups, radio boxes)."""
+    return pn.pane.Markdown(f"**{escape(text)}**", margin=(6, 10, -10, 10),
+                            styles={"font-size": "14px"}, disable_math=True)
 
 
 def comparison(left, right, left_title: str, right_title: str, *,
@@ -82,6 +89,7 @@ def page(
 
     ``controls``, ``main`` and ``notes`` may each be one object or a list.
     """
+    enable_accessibility()
     css = theme.stylesheet()
     controls = _as_list(controls)
     for w in controls:  # widgets without an explicit width fill the sidebar (or the phone)
