@@ -164,3 +164,11 @@ def test_unknown_or_lab_export_is_refused(tmp_path):
         ex.export(tmp_path, ["lab"], log=None)
     with pytest.raises(ValueError, match="choose from"):
         ex.export(tmp_path, ["nope"], log=None)
+
+
+def test_the_command_refuses_the_lab(tmp_path, capsys):
+    from deeptricks.__main__ import main
+
+    assert main(["export", "--out", str(tmp_path), "--only", "lab"]) == 2
+    assert "trains a network live" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -102,14 +102,16 @@ SPECS: tuple[ExportSpec, ...] = (
                          "off, layer 1, 5 or 10",
                start={"p": 0.5}),
     ExportSpec("batch_norm", "batch_norm", "BatchNormState", "BatchNormPage",
-               grid={"depth": (3, 10, 30, 60), "bn": (True, False), "batch": (1, 2, 16, 64),
-                     "mode": ("train", "eval")},
-               grid_text="depth 3, 10, 30 or 60, BatchNorm on or off, batch size 1, 2, 16 or 64, "
-                         "training or eval mode (with no warm-up)",
+               grid={"depth": (3, 10, 30, 60), "activation": ("relu", "sigmoid"), "bn": (True, False),
+                     "batch": (1, 2, 16, 64), "mode": ("train", "eval")},
+               grid_text="depth 3, 10, 30 or 60, ReLU or sigmoid, BatchNorm on or off, batch size 1, 2, "
+                         "16 or 64, training or eval mode (with no warm-up)",
                start={"depth": 10, "batch": 16}),
     ExportSpec("layer_norm", "layer_norm", "LayerNormState", "LayerNormPage",
-               grid={"method": ("layer", "batch"), "batch": (1, 2, 4, 8, 16, 32, 64), "depth": (3, 10, 30)},
-               grid_text="batch norm or layer norm, batch size 1 to 64 in powers of 2, depth 3, 10 or 30",
+               grid={"method": ("layer", "batch"), "example": tuple(range(1, 9)), "batch": (1, 2, 8, 64),
+                     "depth": (3, 10, 30)},
+               grid_text="batch norm or layer norm, any example of the table (its feature fixed), batch "
+                         "size 1, 2, 8 or 64, depth 3, 10 or 30",
                start={"batch": 8, "depth": 10}),
     ExportSpec("residual", "residual", "ResidualState", "ResidualPage",
                grid={"depth": (5, 10, 20, 50, 100), "residual": (True, False),
@@ -352,17 +354,32 @@ def _store_states(built: BuiltPage, doc, state_model, root_ref: str) -> dict:
     state = built.page.state
     start_values = {n: getattr(state, n) for n in names}
 
+    # a slider on the grid is shown by Panel's discrete slider, which does not follow the
+    # original widget's ``visible`` (a page may hide a control that does not apply)
+    parents = {c.id: m for m in models for c in (getattr(m, "children", None) or [])
+               if hasattr(c, "id") and not isinstance(c, tuple)}
+    shown_by = {}
+    for w, m in zip(built.grid_widgets, widget_models):
+        if m.id in parents and type(parents[m.id]).__name__ == "Column" and m.id not in _widget_model_ids([w], root_ref):
+            shown_by[parents[m.id].id] = w
+
+    def snapshot():
+        snap = _snapshot(doc, known, known_ids)
+        for mid, w in shown_by.items():
+            snap[(mid, "visible")] = json.dumps(bool(w.visible))
+        return snap
+
     snaps = []
     for combo in combos:
         state.param.update(**dict(zip(names, combo)))
-        snaps.append(_snapshot(doc, known, known_ids))
+        snaps.append(snapshot())
     state.param.update(**start_values)
-    final = _snapshot(doc, known, known_ids)     # the page as the file will hold it
+    final = snapshot()     # the page as the file will hold it
     _fill_defaults(doc, known, [final, *snaps])
 
     def wanted(key):
         mid, attr = key[:2]
-        return mid not in grid_ids and (mid not in frozen_ids or attr == "visible")
+        return attr == "visible" or (mid not in grid_ids and mid not in frozen_ids)
 
     def varies(key):
         values = [snap[key] for snap in [final, *snaps] if key in snap]
