@@ -34,8 +34,8 @@ from page_checks import (PAGES, alert_says, assert_page_valid, build, check_para
 
 pytestmark = pytest.mark.slow
 
-URL_EXAMPLES = 20
-STATE_EXAMPLES = 10
+URL_EXAMPLES = 15
+STATE_EXAMPLES = 8
 FUZZ = settings(max_examples=URL_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 
 
