@@ -15,6 +15,7 @@ from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.sources import set_data
 
 from .base import Coalesced, caption
+from .shared import shared
 from .state import ExplorableState
 from .batch_norm_model import (BATCH, MAX_DEPTH, MOMENTUM, N_DRAWS, SHARED_LIM, BatchNormModel, fmt)
 
@@ -60,7 +61,7 @@ class BatchNormState(ExplorableState):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.model = BatchNormModel()
+        self.model, self.model_lock = shared(BatchNormModel)
 
 
 URL_PARAMS = {"depth": "depth", "gain": "gain", "activation": "act", "bn": "bn", "x_axis": "x",
@@ -209,9 +210,9 @@ class BatchNormPage:
     # -- state → views ------------------------------------------------------------
     def _update(self, dirty: set[str]) -> None:
         s = self.state
-        s.model.set_net(s.gain, s.activation)
-        eval_now = s.mode == "eval"
-        with pn.io.hold():
+        with s.model_lock, pn.io.hold():           # the model is shared by the process's sessions
+            s.model.set_net(s.gain, s.activation)
+            eval_now = s.mode == "eval"
             if dirty & COMPARE or ("warmup" in dirty and eval_now and s.bn):
                 self._update_compare()
             if dirty & MODES:

@@ -15,6 +15,7 @@ from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.sources import set_data
 
 from .base import Coalesced, caption
+from .shared import shared
 from .state import ExplorableState
 from .dropout_model import DEPTH, ENS_MAX, DropoutModel
 
@@ -51,15 +52,14 @@ class DropoutState(ExplorableState):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.model = DropoutModel()
-        self._seed_used = 0
+        self.model, self.model_lock = shared(DropoutModel)
 
     def views(self):
         """The data every plot shows, for the current controls."""
-        if self.mask_seed != self._seed_used:
-            self.model.resample(self.mask_seed)
-            self._seed_used = self.mask_seed
-        return self.model.compute(self.p, scale=self.scale, mode=self.mode, layer=self.layer, k=self.k)
+        with self.model_lock:                      # the model is shared by the process's sessions
+            if self.model.mask_seed != self.mask_seed:
+                self.model.resample(self.mask_seed)
+            return self.model.compute(self.p, scale=self.scale, mode=self.mode, layer=self.layer, k=self.k)
 
 
 URL_PARAMS = {"p": "p", "mode": "mode", "scale": "scale", "layer": "layer", "k": "k", "mask_seed": "seed"}

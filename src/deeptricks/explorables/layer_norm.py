@@ -16,6 +16,7 @@ from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.sources import set_data
 
 from .base import Coalesced, caption
+from .shared import shared
 from .state import ExplorableState
 from .batch_norm import _fit_log_ticks, _readout
 from .batch_norm_model import fmt
@@ -55,7 +56,7 @@ class LayerNormState(ExplorableState):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.model = LayerNormModel()
+        self.model, self.model_lock = shared(LayerNormModel)
 
 
 URL_PARAMS = {"method": "method", "feature": "feature", "example": "example", "batch": "batch",
@@ -191,7 +192,7 @@ class LayerNormPage:
 
     # -- state → views ------------------------------------------------------------
     def _update(self, dirty: set[str]) -> None:
-        with pn.io.hold():
+        with self.state.model_lock, pn.io.hold():   # the model is shared by the process's sessions
             if dirty & TABLE:
                 self._update_table()
             if dirty & SHRINK:
