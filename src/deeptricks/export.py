@@ -704,6 +704,11 @@ def render(built: BuiltPage, title: str, *, progress: bool = False) -> tuple[str
     from panel.io.resources import Resources
     from pyviz_comms import Comm
 
+    doc_now = pn.state.curdoc
+    if doc_now is not None and doc_now.session_context is not None:
+        # inside a server session the pages' Coalesced updates wait for the next tick, and every
+        # snapshot below would be taken before the page had caught up
+        raise RuntimeError("export the pages outside a server session (e.g. `deeptricks export`)")
     n = math.prod(len(v) for v in built.grid_widgets.values())
     doc = Document()
     doc.title = title
@@ -720,7 +725,6 @@ def render(built: BuiltPage, title: str, *, progress: bool = False) -> tuple[str
     figures["stylesheets_inlined"] = inline_stylesheets(doc)
     with set_resource_mode("inline"):
         page_html = file_html(doc, Resources.from_bokeh(INLINE), title)
-    del pn
     return _fix_head(page_html), figures
 
 
