@@ -43,3 +43,33 @@ def test_interleaved_dropout_sessions_keep_their_masks():
     np.testing.assert_array_equal(a.units.source.data["value"], want.grid)
     alone.resample(5)
     np.testing.assert_array_equal(b.units.source.data["value"], alone.compute(0.7).grid)
+
+
+def test_view_cache_keeps_the_newest_entries(monkeypatch):
+    from deeptricks.explorables.shared import ViewCache
+
+    cache, calls = ViewCache(max_entries=2), []
+    compute = lambda k: (lambda: calls.append(k) or k * 10)   # noqa: E731
+    assert [cache.get(k, compute(k)) for k in (1, 2, 1, 3, 2)] == [10, 20, 10, 30, 20]
+    assert calls == [1, 2, 3, 2]          # 1 was fresh when 3 came, so 2 was the one dropped
+    assert len(cache) == 2 and (cache.hits, cache.misses) == (1, 4)
+    monkeypatch.setenv("DEEPTRICKS_VIEW_CACHE", "0")
+    off = ViewCache()
+    off.get(1, compute(1)), off.get(1, compute(1))
+    assert calls[-2:] == [1, 1] and len(off) == 0
+
+
+def test_a_revisited_setting_comes_from_the_cache_unchanged():
+    from deeptricks.explorables import batch_norm
+
+    page = BatchNormPage(BatchNormState(gain=1.35, depth=12))
+    first = bars(page.right)
+    page.state.gain = 1.4
+    hits = batch_norm.VIEWS.hits
+    page.state.gain = 1.35
+    assert batch_norm.VIEWS.hits > hits
+    again = bars(page.right)
+    assert all(np.array_equal(first[s], again[s]) for s in first)
+    # and the cached text matches a fresh computation
+    fresh = BatchNormPage(BatchNormState(gain=1.35, depth=12))
+    assert page.spread_text.object == fresh.spread_text.object

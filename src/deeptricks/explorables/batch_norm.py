@@ -15,7 +15,7 @@ from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.sources import set_data
 
 from .base import Coalesced, caption
-from .shared import shared
+from .shared import ViewCache, shared
 from .state import ExplorableState
 from .batch_norm_model import (BATCH, MAX_DEPTH, MOMENTUM, N_DRAWS, SHARED_LIM, BatchNormModel, fmt)
 
@@ -63,6 +63,9 @@ class BatchNormState(ExplorableState):
         super().__init__(**params)
         self.model, self.model_lock = shared(BatchNormModel)
 
+
+VIEWS = ViewCache(256)
+"""Computed columns and mode views, shared by the process's sessions (see ViewCache)."""
 
 URL_PARAMS = {"depth": "depth", "gain": "gain", "activation": "act", "bn": "bn", "x_axis": "x",
               "batch": "batch", "mode": "mode", "warmup": "warmup"}
@@ -224,7 +227,10 @@ class BatchNormPage:
         s, m = self.state, self.state.model
         layers = self.left.select_layers(s.depth)
         kind = ("eval" if s.mode == "eval" else "train") if s.bn else "plain"
-        left, right = m.columns(("plain", kind), s.depth, warmup=s.warmup, x_axis=s.x_axis, layers=layers)
+        warm = s.warmup if kind == "eval" else 0          # only eval mode depends on the warm-up
+        key = ("columns", s.gain, s.activation, kind, s.depth, warm, s.x_axis, tuple(layers))
+        left, right = VIEWS.get(key, lambda: m.columns(("plain", kind), s.depth, warmup=s.warmup,
+                                                       x_axis=s.x_axis, layers=layers))
         x_mode = GRID_MODES[s.x_axis]
         for grid, col in ((self.left, left), (self.right, right)):
             if grid.x_mode != x_mode:
@@ -248,9 +254,8 @@ class BatchNormPage:
 
     def _spread_text(self, left, right, kind: str) -> str:
         s = self.state
-        m = self.state.model
-        last = m.plain.summary[s.depth - 1]
-        first = m.plain.summary[0]
+        last = left.summaries[s.depth - 1]
+        first = left.summaries[0]
         if last.n_bad:
             plain = f"the values overflowed (inf or nan) by layer {s.depth}"
         elif last.collapsed:
@@ -323,7 +328,7 @@ class BatchNormPage:
 
     def _update_modes(self) -> None:
         s, m = self.state, self.state.model
-        v = m.modes(s.depth, s.warmup)
+        v = VIEWS.get(("modes", s.gain, s.activation, s.depth, s.warmup), lambda: m.modes(s.depth, s.warmup))
         self.modes.update({MODE_SERIES[0]: v.std_train, MODE_SERIES[1]: v.std_eval})
         _fit_log_ticks(self.modes.figure)
         left = (1 - MOMENTUM) ** s.warmup

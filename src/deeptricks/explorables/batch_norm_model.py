@@ -183,6 +183,7 @@ class ColumnViews:
     spread: np.ndarray        # per layer: per-feature std across the batch
     off_chart: np.ndarray     # per layer: share of values beyond ±SHARED_LIM
     labels: list = field(default_factory=list)   # per layer: row label ("layer 3 · 48% zeros")
+    summaries: list = field(default_factory=list)  # per layer: LayerSummary
 
 
 @dataclass
@@ -445,7 +446,7 @@ def column_views(kind: str, p: "_Pass", depth: int, x_axis: str, shown, log_rang
     notes, alerts = zip(*(s.note(x_axis, o) for s, o in zip(p.summary[:depth], off)))
     arr = lambda f: np.array([f(s) for s in p.summary[:depth]], dtype=np.float64)
     return ColumnViews(kind, hists, list(notes), list(alerts), arr(lambda s: s.std), arr(lambda s: s.spread),
-                       off, [s.label(i + 1) for i, s in enumerate(p.summary[:depth])])
+                       off, [s.label(i + 1) for i, s in enumerate(p.summary[:depth])], list(p.summary[:depth]))
 
 
 def symlog(x: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.sources import set_data
 
 from .base import Coalesced, caption
-from .shared import shared
+from .shared import ViewCache, shared
 from .state import ExplorableState
 from .dropout_model import DEPTH, ENS_MAX, DropoutModel
 
@@ -56,11 +56,18 @@ class DropoutState(ExplorableState):
 
     def views(self):
         """The data every plot shows, for the current controls."""
+        key = (self.p, self.scale, self.mode, self.layer, self.k, self.mask_seed)
         with self.model_lock:                      # the model is shared by the process's sessions
-            if self.model.mask_seed != self.mask_seed:
-                self.model.resample(self.mask_seed)
-            return self.model.compute(self.p, scale=self.scale, mode=self.mode, layer=self.layer, k=self.k)
+            return VIEWS.get(key, self._compute)
 
+    def _compute(self):
+        if self.model.mask_seed != self.mask_seed:
+            self.model.resample(self.mask_seed)
+        return self.model.compute(self.p, scale=self.scale, mode=self.mode, layer=self.layer, k=self.k)
+
+
+VIEWS = ViewCache(512)
+"""Computed views, shared by the process's sessions (see ViewCache)."""
 
 URL_PARAMS = {"p": "p", "mode": "mode", "scale": "scale", "layer": "layer", "k": "k", "mask_seed": "seed"}
 
@@ -200,7 +207,8 @@ class DropoutPage:
             caption("A linear read-out of the chosen layer, for 16 examples. Each dot is one output: across "
                     "is its test-time value, up is its training-time value averaged over K random masks. With "
                     "scaling the dots sit on the dashed diagonal: each unit delivers, on average, exactly what it "
-                    "delivers at test time, so averaging K thinned networks approaches the full one (right). "
+                    "delivers at test time, so averaging K thinned networks approaches the full one "
+                    "(the distance chart). "
                     "Untick *Scale the survivors* and the cloud tilts to slope 1−p: a model trained that way "
                     "would see its signal jump by 1/(1−p) the moment it is deployed."),
             section_title("Every layer, training vs test"),

@@ -267,7 +267,7 @@ class LayerNormPage:
             grid.update({"values": col.hists}, notes=col.notes, alerts=col.alerts, layer_labels=col.labels)
         self.spread.update({SPREAD_SERIES[0]: plain.spread, SPREAD_SERIES[1]: layer.spread})
         _fit_log_ticks(self.spread.figure)
-        last = m.plain.summary[s.depth - 1]
+        last = plain.summaries[s.depth - 1]
         if last.n_bad:
             plain_text = f"overflows (inf or nan) by layer {s.depth}"
         elif last.size < 1e-4:

@@ -11,7 +11,9 @@ Panel ever run callbacks on threads.
 
 from __future__ import annotations
 
+import os
 import threading
+from collections import OrderedDict
 from typing import Any, Callable
 
 _models: dict[Any, tuple[Any, threading.RLock]] = {}
@@ -25,3 +27,40 @@ def shared(factory: Callable[[], Any]) -> tuple[Any, threading.RLock]:
         if entry is None:
             entry = _models[factory] = (factory(), threading.RLock())
         return entry
+
+
+class ViewCache:
+    """A bounded memo of computed views, shared by the sessions of a process.
+
+    The pages are deterministic functions of their controls, and their
+    sliders move in fixed steps, so learners dragging back and forth (and a
+    class exploring the same page) ask for the same settings again and again.
+    Entries are views (histograms, summaries), never the networks' layers, so
+    a few hundred of them cost a few megabytes. The oldest entry is dropped
+    first. ``DEEPTRICKS_VIEW_CACHE=0`` turns memoising off (the benchmarks
+    measure both).
+    """
+
+    def __init__(self, max_entries: int = 256):
+        self.max_entries = int(max_entries)
+        self.enabled = os.environ.get("DEEPTRICKS_VIEW_CACHE", "1") != "0"
+        self._items: OrderedDict = OrderedDict()
+        self.hits = self.misses = 0
+
+    def get(self, key, compute: Callable[[], Any]):
+        """The value for ``key``, computed by ``compute()`` only when it is not stored."""
+        if not self.enabled:
+            return compute()
+        if key in self._items:
+            self._items.move_to_end(key)
+            self.hits += 1
+            return self._items[key]
+        self.misses += 1
+        value = compute()
+        self._items[key] = value
+        if len(self._items) > self.max_entries:
+            self._items.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._items)
