@@ -16,15 +16,20 @@ from __future__ import annotations
 
 import math
 import re
+import time
 import urllib.parse
+from functools import partial
 from collections.abc import Callable, Mapping, Sequence
 
 import panel as pn
 import param
+from panel.io.state import set_curdoc
 
 _TRUE = {"true", "1", "on", "yes", "y", "t"}
 _FALSE = {"false", "0", "off", "no", "n", "f"}
 _MAX_TEXT = 200
+URL_DELAY_MS = 250
+"""How long the controls must rest before the URL follows them (in a server session)."""
 
 
 def _param_map(parameterized, params) -> dict[str, str]:
@@ -308,6 +313,8 @@ class URLSync:
         self.alert = alert or pn.pane.Alert("", alert_type="warning", visible=False,
                                             sizing_mode="stretch_width", name="url-notes")
         self._writing = False
+        self._url_pending = False
+        self._last_change = 0.0
         if session_args is not None:
             self._apply_raw(session_args)
             return
@@ -381,7 +388,34 @@ class URLSync:
                 self._writing = False
 
     def _on_state(self, *events) -> None:
-        self._write_url()
+        """Follow the controls, but during a drag only once they rest.
+
+        Every URL change is a message to the browser, a history entry there and
+        a message back (Panel's location echoes ``href``). Sent on every slider
+        step it would travel just ahead of the plots' update and delay it, so in
+        a server session the URL is written ``URL_DELAY_MS`` after the last
+        change instead; outside one (tests, notebooks) at once.
+        """
+        doc = pn.state.curdoc
+        if doc is None or doc.session_context is None:
+            self._write_url()
+            return
+        self._last_change = time.monotonic()
+        if not self._url_pending:
+            self._url_pending = True
+            doc.add_timeout_callback(partial(self._write_when_quiet, doc), URL_DELAY_MS)
+
+    def _write_when_quiet(self, doc) -> None:
+        ctx = doc.session_context
+        if ctx is None or getattr(ctx, "destroyed", False):
+            return
+        wait_ms = URL_DELAY_MS - 1000 * (time.monotonic() - self._last_change)
+        if wait_ms > 5:
+            doc.add_timeout_callback(partial(self._write_when_quiet, doc), int(wait_ms))
+            return
+        self._url_pending = False
+        with set_curdoc(doc):
+            self._write_url()
 
     def _on_search(self, event) -> None:
         if self._writing:
