@@ -12,6 +12,7 @@ from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, UnitGrid, 
                            page as page_template, section_title, theme, url_sync)
 
 from deeptricks.ui.a11y import RadioButtonGroup
+from deeptricks.ui.charts import nice_step
 from deeptricks.ui.sources import set_data
 
 from .base import Coalesced, caption
@@ -136,6 +137,8 @@ class DropoutPage:
                     f"(×) for this example, {100 * v.frac_dropped:.1f}% over the whole batch; "
                     f"survivors × {mult:.2f}.")
             lim = float(max(np.abs(v.test_out).max(), np.abs(v.avg_out).max(), 1e-6)) * 1.08
+            step = nice_step(2 * lim)                 # a round limit: the axes stay put while p moves
+            lim = float(np.ceil(lim / step) * step)
             set_data(self.readout_source, {"test": v.test_out, "train": v.avg_out})
             self.readout.x_range.update(start=-lim, end=lim)
             self.readout.y_range.update(start=-lim, end=lim)

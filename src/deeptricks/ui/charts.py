@@ -109,6 +109,11 @@ class _Chart(Viewer):
             self._caption.visible = bool(flags)
 
     def _padded_y(self, lo: float, hi: float) -> tuple[float, float]:
+        """The y range for data in ``[lo, hi]``: padded, and rounded outwards to a coarse grid.
+
+        Rounding keeps the axis still while a slider moves the data a little,
+        so the eye compares like with like (and the browser need not lay the
+        axis out again on every step)."""
         if self.fixed_y:
             return self.fixed_y
         if self.log_y:
@@ -116,10 +121,16 @@ class _Chart(Viewer):
             if lhi - llo < 1e-9:
                 llo, lhi = llo - 0.5, lhi + 0.5
             pad = 0.06 * (lhi - llo)
-            return 10 ** (llo - pad), 10 ** (lhi + pad)
+            step = 0.25 if lhi - llo < 3 else 1.0        # quarter decades, or whole ones
+            llo, lhi = math.floor((llo - pad) / step) * step, math.ceil((lhi + pad) / step) * step
+            return 10 ** max(llo, -300.0), 10 ** min(lhi, 300.0)
         lo, hi = widen(lo, hi)
         pad = 0.06 * (0.5 * hi - 0.5 * lo) * 2
-        return max(lo - pad, -LIMIT), min(hi + pad, LIMIT)
+        lo, hi = max(lo - pad, -LIMIT), min(hi + pad, LIMIT)
+        step = nice_step(hi - lo)
+        if step > 0 and math.isfinite(step):
+            lo, hi = math.floor(lo / step) * step, math.ceil(hi / step) * step
+        return max(lo, -LIMIT), min(hi, LIMIT)
 
 
 class LayerLineChart(_Chart):
@@ -216,6 +227,14 @@ class LayerLineChart(_Chart):
             _set_range(self.figure.x_range, x0 - 0.5, x1 + 0.5)
             _set_range(self.figure.y_range, *self._padded_y(ylo, yhi))
             self._show_flags(flags)
+
+
+def nice_step(span: float) -> float:
+    """A round step (1, 2 or 5 times a power of ten) about a tenth of ``span``."""
+    if not (span > 0 and math.isfinite(span)):
+        return 0.0
+    base = 10.0 ** math.floor(math.log10(span / 10))
+    return next((m * base for m in (1, 2, 5) if m * base >= span / 10), 10 * base)
 
 
 def _count(mask: np.ndarray, noun: str) -> str:
