@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "scheme from X-Real-Ip/X-Forwarded-For/X-Forwarded-Proto")
     s.add_argument("--autoreload", action="store_true", help="reload pages when the source changes (development)")
     s.add_argument("--show", action="store_true", help="open a browser tab")
+    s.add_argument("--session-lifetime", type=float, default=60.0, metavar="SECONDS",
+                   help="free a session this long after its last browser tab closed (default 60)")
     e = sub.add_parser("embed", help="print the HTML that embeds an explorable from a running server")
     e.add_argument("name", help="explorable: " + ", ".join(_slugs()))
     e.add_argument("--server", default="http://localhost:5006",
@@ -97,10 +99,18 @@ def serve(args) -> None:
     shown = "localhost" if args.address in ("0.0.0.0", "::") else args.address
     prefix = "/" + args.prefix.strip("/") if args.prefix.strip("/") else ""
     print(f"deeptricks: open http://{shown}:{args.port}{prefix}/", flush=True)
+    from deeptricks.explorables.base import (debug_patterns, log_session_freed, on_session_created,
+                                             tune_allocator)
+    tune_allocator()     # closed sessions' memory goes back to the system
+    pn.state.on_session_created(on_session_created)
+    pn.state.on_session_destroyed(log_session_freed)
+    lifetime_ms = max(100, int(args.session_lifetime * 1000))
+    debug = os.environ.get("DEEPTRICKS_DEBUG_ENDPOINTS") == "1"   # /debug/live, for tests and benchmarks
     pn.serve(routes, port=args.port, address=args.address, websocket_origin=origins, prefix=prefix,
              num_procs=args.num_procs, show=args.show, title=titles, verbose=False,
-             use_xheaders=args.use_xheaders, liveness="liveness", unused_session_lifetime_milliseconds=60_000,
-             check_unused_sessions_milliseconds=10_000)
+             use_xheaders=args.use_xheaders, liveness="liveness", unused_session_lifetime_milliseconds=lifetime_ms,
+             check_unused_sessions_milliseconds=min(10_000, max(50, lifetime_ms // 2)),
+             extra_patterns=debug_patterns() if debug else [])
 
 
 def main(argv=None) -> int:
