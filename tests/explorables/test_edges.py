@@ -212,8 +212,6 @@ def test_lab_extremes_train_and_label(settings):
         assert pg.session.status == "stopped" and "at least 2 examples" in pg.stop_note.object
 
 
-@pytest.mark.xfail(strict=True, reason="lab.py: the per-layer history charts fill in windows of 10 steps and show "
-                                       "no note while they are empty (left for the page's owner)")
 def test_lab_paused_before_its_tenth_step_explains_its_empty_charts():
     b = build("lab", depth=2, width=8)
     b.page.step()                             # one step, then paused

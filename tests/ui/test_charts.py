@@ -113,3 +113,16 @@ def test_curve_log_and_rollover():
     assert len(d["x"]) == 3 and min(d["y"]) == 1e-6
     assert "2 values" in c.flags[0]
     assert c.figure.y_range.start > 0 and finite_range(c.figure.y_range)
+
+
+def test_an_empty_chart_says_why():
+    c = CurveChart(("loss",), empty_text="No points yet.")
+    c.replace({})
+    assert c.empty_note.visible and c.empty_note.text == "No points yet."
+    c.stream(1, {"loss": 0.5})
+    assert not c.empty_note.visible
+    c.clear()
+    assert c.empty_note.visible
+    quiet = LayerLineChart(("a",))
+    quiet.update({"a": []})
+    assert not quiet.empty_note.visible          # no text given: nothing to show

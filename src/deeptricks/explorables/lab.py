@@ -229,6 +229,12 @@ class BoundaryView:
             self.figure.title.text = title
 
 
+WINDOW_NOTE = "No points yet: this chart adds one for every 10 training steps."
+
+
+CURVE_NOTE = "No points yet: press Start and the curves grow as the net learns."
+
+
 class BatchCurveChart(CurveChart):
     """A :class:`CurveChart` that streams many steps of several series in one call.
 
@@ -310,13 +316,15 @@ class LabPage:
         # curves: A solid, B dashed in compare mode (see _style_curves)
         series = ("train", "test", "B train", "B test")
         self.loss = BatchCurveChart(series, name="lab-loss", title="Loss (cross-entropy)",
-                                    y_label="loss", log_y=True, log_floor=1e-4, height=250)
+                                    y_label="loss", log_y=True, log_floor=1e-4, height=250,
+                                    empty_text=CURVE_NOTE)
         self.acc = BatchCurveChart(series, name="lab-acc", title="Accuracy", y_label="accuracy",
-                                   y_range=(0.0, 1.02), height=230)
+                                   y_range=(0.0, 1.02), height=230, empty_text=CURVE_NOTE)
 
         # inside the network, per net
         self.pct = [BatchCurveChart(("85th", "50th", "15th"), name=f"lab-pct-{t}", title="",
-                                    y_label="pre-activation", height=250, colors=colors)
+                                    y_label="pre-activation", height=250, colors=colors,
+                                    empty_text=WINDOW_NOTE)
                     for t, colors in (("a", (theme.SKY_BLUE, A_COLOR, theme.SKY_BLUE)),
                                       ("b", (theme.ORANGE, B_COLOR, theme.ORANGE)))]
         for c in self.pct:
@@ -324,13 +332,13 @@ class LabPage:
                 c.lines[s_name].glyph.line_width = 1.5
         self.grad = [BatchCurveChart(("first block", "middle block", "last block"), name=f"lab-grad-{t}",
                                      title="", y_label="‖dL/dW‖", log_y=True, log_floor=1e-30, height=250,
-                                     colors=(theme.GREEN, theme.PURPLE, theme.BLACK))
+                                     colors=(theme.GREEN, theme.PURPLE, theme.BLACK), empty_text=WINDOW_NOTE)
                      for t in ("a", "b")]
         self.pct_titles = [section_title("", A_COLOR), section_title("", B_COLOR)]
         self.grad_now = LayerLineChart(("A", "B"), name="lab-grad-now", log_y=True,
                                        title="Gradient norm per block, last 10 steps",
                                        x_label="block", y_label="‖dL/dW‖", height=260,
-                                       colors=(A_COLOR, B_COLOR))
+                                       colors=(A_COLOR, B_COLOR), empty_text=WINDOW_NOTE)
         self.hists = [HistogramGrid(("pre-activations",), name="lab-hist", n_panels=N_HIST,
                                     x_label="pre-activation", row_height=48,
                                     colors=(A_COLOR,)),

@@ -8,7 +8,7 @@ from html import escape
 
 import numpy as np
 import panel as pn
-from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem, Range1d
+from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem, Range1d, Title
 from bokeh.plotting import figure
 from panel.io import hold
 from panel.viewable import Viewer
@@ -29,7 +29,7 @@ class _Chart(Viewer):
     _columns = ("x", "y", "text", "marker", "series")
 
     def __init__(self, series, *, name, title, x_label, y_label, log_y, y_range, height,
-                 colors, markers, hover_mode="mouse"):
+                 colors, markers, hover_mode="mouse", empty_text=""):
         super().__init__(name=name)
         if isinstance(series, str):
             series = (series,)
@@ -92,6 +92,11 @@ class _Chart(Viewer):
         else:
             self.legend = None
         theme.style_figure(self.figure, show_toolbar=True)
+        # said under the title while the chart has no points, so an empty chart is never a mystery
+        self.empty_note = Title(text=empty_text, visible=bool(empty_text), text_font=theme.FONT,
+                                text_font_size=theme.LABEL_SIZE, text_font_style="italic",
+                                text_color=theme.MUTED, name=f"{name}-empty-note")
+        self.figure.add_layout(self.empty_note, "above")
         self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")
         self._caption = pn.pane.HTML("", sizing_mode="stretch_width", visible=False,
                                      stylesheets=[theme.stylesheet()], margin=(0, 5))
@@ -102,6 +107,9 @@ class _Chart(Viewer):
 
     def _show_flags(self, flags: list[str]) -> None:
         self.flags = flags
+        empty = bool(self.empty_note.text) and not any(len(src.data["x"]) for src in self.sources.values())
+        if self.empty_note.visible != empty:
+            self.empty_note.visible = empty
         html = ('<div class="dt-flag">' + escape("; ".join(flags)) + "</div>") if flags else ""
         if self._caption.object != html:
             self._caption.object = html
@@ -157,10 +165,11 @@ class LayerLineChart(_Chart):
         height: int = 300,
         colors: Sequence[str] | None = None,
         markers: bool = True,
+        empty_text: str = "",
     ):
         super().__init__(series, name=name, title=title, x_label=x_label, y_label=y_label,
                          log_y=log_y, y_range=y_range, height=height, colors=colors,
-                         markers=markers)
+                         markers=markers, empty_text=empty_text)
         if log_floor is not None and not (math.isfinite(log_floor) and log_floor > 0):
             raise ValueError("log_floor must be positive and finite")
         self.log_floor = log_floor
@@ -290,10 +299,11 @@ class CurveChart(_Chart):
         height: int = 280,
         colors: Sequence[str] | None = None,
         rollover: int | None = None,
+        empty_text: str = "",
     ):
         super().__init__(series, name=name, title=title, x_label=x_label, y_label=y_label,
                          log_y=log_y, y_range=y_range, height=height, colors=colors,
-                         markers=False, hover_mode="vline")
+                         markers=False, hover_mode="vline", empty_text=empty_text)
         if not (math.isfinite(log_floor) and log_floor > 0):
             raise ValueError("log_floor must be positive and finite")
         self.log_floor = float(log_floor)
