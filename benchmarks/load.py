@@ -27,7 +27,8 @@ deterministic for fixed settings, which the calibration checks). A move overtake
 later one before its own data came (coalesced away) is booked at the arrival of the
 later data, as the learner sees it.
 
-Printed per (app, processes, N): moves measured, p50/p95/max latency, data updates
+Printed per (app, processes, N): moves sent, p50/p95/max latency ("lost" when a move's
+data had not arrived 3 s after the last move: counted as slower than all others), data updates
 received per move (below 1 when stale moves were coalesced), the server's CPU (% of one
 core, all processes) and the client's own CPU over the run.
 """
@@ -438,11 +439,12 @@ async def run_load(base: str, spec: LoadSpec, n: int, seconds: float, period: fl
                 if j >= i:
                     done = ta
                     break
-            if done is None:
+            if done is None:      # never caught up before the end: slower than anything measured
                 lost += 1
+                lat.append(float("inf"))
             else:
                 lat.append((done - ts) * 1000)
-    return {"n": n, "moves": moves, "measured": len(lat), "lost": lost, "unknown": unknown,
+    return {"n": n, "moves": moves, "measured": len(lat) - lost, "lost": lost, "unknown": unknown,
             "updates_per_move": updates / moves if moves else 0.0, "lat": lat,
             "client_cpu": 100 * client_cpu / wall}
 
@@ -472,6 +474,10 @@ def measure(spec: LoadSpec, procs: int, ns: list[int], seconds: float, period: f
     return rows
 
 
+def _ms(x: float) -> str:
+    return "lost" if x == float("inf") else f"{x:.0f}"
+
+
 def report(rows: list[dict], seconds: float, period: float) -> None:
     print()
     print(f"slider -> data arrival, ms: N sessions each moving a slider every {period * 1000:.0f} ms "
@@ -482,10 +488,12 @@ def report(rows: list[dict], seconds: float, period: float) -> None:
     print("-" * len(head))
     for r in rows:
         lat = r["lat"]
-        print(f"{r['app']:<11} {r['procs']:>5} {r['n']:>3} {r['moves']:>6} {pct(lat, 50):>6.0f} "
-              f"{pct(lat, 95):>6.0f} {max(lat) if lat else float('nan'):>6.0f} "
+        print(f"{r['app']:<11} {r['procs']:>5} {r['n']:>3} {r['moves']:>6} {_ms(pct(lat, 50)):>6} "
+              f"{_ms(pct(lat, 95)):>6} {_ms(max(lat) if lat else float('nan')):>6} "
               f"{r['updates_per_move']:>8.2f} {r['lost']:>4} {r['server_cpu']:>9.0f}% "
               f"{r['client_cpu']:>9.0f}% {r['rss_mb']:>7.0f} {r['load']:>5.1f}")
+    print("('lost': moves whose data had not arrived 3 s after the last move; they count as slower than "
+          "any other in p50/p95/max)")
     print("(CPU in % of one core; 'load' = 1-minute load average after the row; the machine has", os.cpu_count(), "cores; load average",
           " ".join(f"{x:.2f}" for x in os.getloadavg()), "at the end)")
 
@@ -509,7 +517,7 @@ def main(argv=None) -> int:
             rows += measure(APPS[app], k, ns, args.seconds, args.period)
     report(rows, args.seconds, args.period)
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1))
+        Path(args.json).write_text(json.dumps(rows, indent=1, default=str))
     return 0
 
 
