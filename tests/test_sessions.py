@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -40,9 +41,17 @@ def server():
 
 @pytest.fixture(scope="module")
 def run():
+    """Run a coroutine to the end on an event loop of its own, in a thread of its own.
+
+    (The browser tests' Playwright keeps a loop running in the main thread, so a loop
+    started there would refuse to run when both kinds of tests share one pytest process.)
+    """
     loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    yield loop.run_until_complete
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield lambda coro: asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=300)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=10)
     loop.close()
 
 
@@ -123,7 +132,7 @@ def test_closed_sessions_are_logged_and_freed_and_others_still_served(server, ru
         assert h1
         run(responds(server))
     finally:
-        keep.close()
+        run(_close(keep))                 # on the session's own loop
     no_traceback(server, offset)
 
 
@@ -166,6 +175,10 @@ def test_two_sessions_never_share_state(server, run, route):
             b.close()
 
     run(scenario())
+
+
+async def _close(session: Session) -> None:
+    session.close()
 
 
 def _models(session: Session):
