@@ -24,7 +24,7 @@ def test_loads_and_the_switch_changes_the_comparison(serve_app, page):
     switch.click()
     # switched off, the right-hand net is the left one
     wait_for(lambda: source_data(page, RIGHT)["top"] == left, "the right column to show the plain net")
-    assert "bn=false" in page.url
+    wait_for(lambda: "bn=false" in page.url, "the URL to follow")
     switch.press("Space")                              # and back, from the keyboard
     wait_for(lambda: source_data(page, RIGHT)["top"] == with_bn, "BatchNorm back on the right")
 

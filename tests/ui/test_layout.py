@@ -45,3 +45,17 @@ def test_comparison():
     assert theme.WITHOUT_TRICK in halves[0].objects[0].object
     assert "&lt;b&gt;" in section_title("<b>").object  # titles are escaped
     c.get_root()
+
+
+def test_page_controls_answer_without_panels_50ms_wait():
+    """The pages coalesce updates themselves, so their widgets skip Panel's debounce."""
+    import panel as pn
+
+    from deeptricks.ui.layout import CONTROL_DEBOUNCE_MS, page
+
+    slider = pn.widgets.FloatSlider(name="p", start=0, end=1)
+    inner = pn.widgets.Checkbox(name="scale")
+    built = page("T", "intro", [slider], [pn.Column(inner)])
+    assert CONTROL_DEBOUNCE_MS < pn.widgets.FloatSlider._debounce
+    assert slider._debounce == inner._debounce == CONTROL_DEBOUNCE_MS
+    assert built.select(pn.widgets.Widget)

@@ -115,5 +115,22 @@ def page(
         f'\u2190 {escape(index_label)}</a>{extra}</div>',
         sizing_mode="stretch_width", stylesheets=[css], name=f"{name}-footer", margin=(16, 5, 8, 5),
     )
-    return pn.Column(header, body, footer, sizing_mode="stretch_width", name=name,
+    root = pn.Column(header, body, footer, sizing_mode="stretch_width", name=name,
                      styles={"max-width": "1280px", "margin": "0 auto"}, stylesheets=[css])
+    quicken(root)
+    return root
+
+
+CONTROL_DEBOUNCE_MS = 10
+"""How long the server waits after a control's message before acting on it (Panel: 50 ms).
+
+Panel holds each widget change for 50 ms so that a burst of messages becomes one
+callback. The pages coalesce for themselves (``explorables.base.Coalesced``: a
+session computes only its latest values, once per turn of the event loop), so
+that wait only adds latency to every slider step."""
+
+
+def quicken(layout) -> None:
+    """Set every widget in ``layout`` to wait :data:`CONTROL_DEBOUNCE_MS` instead of Panel's 50 ms."""
+    for w in layout.select(pn.widgets.Widget):
+        w._debounce = CONTROL_DEBOUNCE_MS

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 import urllib.parse
 from functools import partial
 from collections.abc import Callable, Mapping, Sequence
@@ -28,8 +27,8 @@ from panel.io.state import set_curdoc
 _TRUE = {"true", "1", "on", "yes", "y", "t"}
 _FALSE = {"false", "0", "off", "no", "n", "f"}
 _MAX_TEXT = 200
-URL_DELAY_MS = 250
-"""How long the controls must rest before the URL follows them (in a server session)."""
+SETTLE_MS = 300
+"""After the controls rest this long, the browser's address is checked against the last write."""
 
 
 def _param_map(parameterized, params) -> dict[str, str]:
@@ -313,8 +312,7 @@ class URLSync:
         self.alert = alert or pn.pane.Alert("", alert_type="warning", visible=False,
                                             sizing_mode="stretch_width", name="url-notes")
         self._writing = False
-        self._url_pending = False
-        self._last_change = 0.0
+        self._settle_pending = False
         if session_args is not None:
             self._apply_raw(session_args)
             return
@@ -388,34 +386,37 @@ class URLSync:
                 self._writing = False
 
     def _on_state(self, *events) -> None:
-        """Follow the controls, but during a drag only once they rest.
-
-        Every URL change is a message to the browser, a history entry there and
-        a message back (Panel's location echoes ``href``). Sent on every slider
-        step it would travel just ahead of the plots' update and delay it, so in
-        a server session the URL is written ``URL_DELAY_MS`` after the last
-        change instead; outside one (tests, notebooks) at once.
-        """
+        self._write_url()
         doc = pn.state.curdoc
-        if doc is None or doc.session_context is None:
-            self._write_url()
-            return
-        self._last_change = time.monotonic()
-        if not self._url_pending:
-            self._url_pending = True
-            doc.add_timeout_callback(partial(self._write_when_quiet, doc), URL_DELAY_MS)
+        if doc is not None and doc.session_context is not None and not self._settle_pending:
+            self._settle_pending = True
+            doc.add_timeout_callback(partial(self._settle, doc), SETTLE_MS)
 
-    def _write_when_quiet(self, doc) -> None:
+    def _settle(self, doc) -> None:
+        """Make sure the browser's address shows the last write.
+
+        When writes follow each other quickly, the browser's echo of an older
+        address can cross a newer write, and Panel (taking the echo for the
+        browser's own change) keeps the newer value on the server while the
+        browser keeps the older one. Once the controls rest, compare what the
+        browser last reported with what was written and send it again if they
+        differ.
+        """
+        self._settle_pending = False
         ctx = doc.session_context
-        if ctx is None or getattr(ctx, "destroyed", False):
+        if ctx is None or getattr(ctx, "destroyed", False) or self.location is None:
             return
-        wait_ms = URL_DELAY_MS - 1000 * (time.monotonic() - self._last_change)
-        if wait_ms > 5:
-            doc.add_timeout_callback(partial(self._write_when_quiet, doc), int(wait_ms))
-            return
-        self._url_pending = False
-        with set_curdoc(doc):
-            self._write_url()
+        want = self.location.search
+        # the browser reports its address back as ``href`` after every change it applies
+        shown = [urllib.parse.urlsplit(getattr(model, "href", "") or "").query
+                 for model, _ in list(self.location._models.values())]
+        if any(q != want.lstrip("?") for q in shown):
+            with set_curdoc(doc):
+                self._writing = True
+                try:
+                    self.location.param.trigger("search")
+                finally:
+                    self._writing = False
 
     def _on_search(self, event) -> None:
         if self._writing:
