@@ -392,31 +392,33 @@ class URLSync:
             self._settle_pending = True
             doc.add_timeout_callback(partial(self._settle, doc), SETTLE_MS)
 
-    def _settle(self, doc) -> None:
+    def _settle(self, doc, tries: int = 5) -> None:
         """Make sure the browser's address shows the last write.
 
         When writes follow each other quickly, the browser's echo of an older
-        address can cross a newer write, and Panel (taking the echo for the
-        browser's own change) keeps the newer value on the server while the
-        browser keeps the older one. Once the controls rest, compare what the
-        browser last reported with what was written and send it again if they
-        differ.
+        address can cross a newer write, and the browser keeps the older one
+        while the server's model holds the newer (so sending the same value
+        again would send nothing). Once the controls rest, compare the address
+        the browser last reported (``href``) with the last write; if they
+        differ, set the model to the browser's value and back, which sends the
+        write again, and check once more a little later.
         """
         self._settle_pending = False
         ctx = doc.session_context
         if ctx is None or getattr(ctx, "destroyed", False) or self.location is None:
             return
         want = self.location.search
-        # the browser reports its address back as ``href`` after every change it applies
-        shown = [urllib.parse.urlsplit(getattr(model, "href", "") or "").query
-                 for model, _ in list(self.location._models.values())]
-        if any(q != want.lstrip("?") for q in shown):
-            with set_curdoc(doc):
-                self._writing = True
-                try:
-                    self.location.param.trigger("search")
-                finally:
-                    self._writing = False
+        stale = False
+        with set_curdoc(doc):
+            for model, _ in list(self.location._models.values()):
+                shown = urllib.parse.urlsplit(getattr(model, "href", "") or "").query
+                if shown != want.lstrip("?"):
+                    stale = True
+                    model.search = "?" + shown if shown else ""
+                    model.search = want
+        if stale and tries > 1:
+            self._settle_pending = True
+            doc.add_timeout_callback(partial(self._settle, doc, tries - 1), SETTLE_MS)
 
     def _on_search(self, event) -> None:
         if self._writing:
