@@ -411,7 +411,10 @@ class URLSync:
         stale = False
         with set_curdoc(doc):
             for model, _ in list(self.location._models.values()):
-                shown = urllib.parse.urlsplit(getattr(model, "href", "") or "").query
+                href = getattr(model, "href", "") or ""
+                if not href:                  # the client never reported an address: nothing to mend
+                    continue
+                shown = urllib.parse.urlsplit(href).query
                 if shown != want.lstrip("?"):
                     stale = True
                     model.search = "?" + shown if shown else ""
