@@ -225,12 +225,15 @@ def test_settle_resends_a_write_the_browser_missed():
         sync = url_sync(state, ["p"], location=loc)
         state.p = 0.7
         want = loc.search
-        model.href = "http://x/page?p=0.6"       # the browser last reported an older address
+        sync._browser_href = "http://x/page?p=0.6"   # the browser last reported an older address
         sent = []
         model.on_change("search", lambda attr, old, new: sent.append(new))
         sync._settle(doc, tries=1)
         assert sent and sent[-1] == want and model.search == want
         sent.clear()
-        model.href = "http://x/page" + want      # now the browser agrees: nothing more is sent
+        sync._browser_href = "http://x/page" + want  # now the browser agrees: nothing more is sent
+        sync._settle(doc, tries=1)
+        assert sent == []
+        sync._browser_href = None                    # a client that never reported: left alone
         sync._settle(doc, tries=1)
         assert sent == []

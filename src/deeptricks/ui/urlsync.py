@@ -313,6 +313,7 @@ class URLSync:
                                             sizing_mode="stretch_width", name="url-notes")
         self._writing = False
         self._settle_pending = False
+        self._browser_href: str | None = None
         if session_args is not None:
             self._apply_raw(session_args)
             return
@@ -322,6 +323,7 @@ class URLSync:
         self._write_url()
         state.param.watch(self._on_state, list(self.mapping))
         location.param.watch(self._on_search, ["search"])
+        location.param.watch(self._on_href, ["href"])
 
     # URL -> state
     def _apply_query(self, search: str) -> None:
@@ -392,6 +394,10 @@ class URLSync:
             self._settle_pending = True
             doc.add_timeout_callback(partial(self._settle, doc), SETTLE_MS)
 
+    def _on_href(self, event) -> None:
+        """The browser reports its address as ``href`` after every change it applies."""
+        self._browser_href = event.new
+
     def _settle(self, doc, tries: int = 5) -> None:
         """Make sure the browser's address shows the last write.
 
@@ -399,7 +405,8 @@ class URLSync:
         address can cross a newer write, and the browser keeps the older one
         while the server's model holds the newer (so sending the same value
         again would send nothing). Once the controls rest, compare the address
-        the browser last reported (``href``) with the last write; if they
+        the browser last reported (``href``; a client that never reported one,
+        such as the load benchmark's, is left alone) with the last write; if they
         differ, set the model to the browser's value and back, which sends the
         write again, and check once more a little later.
         """
@@ -410,11 +417,11 @@ class URLSync:
         want = self.location.search
         stale = False
         with set_curdoc(doc):
+            href = self._browser_href
+            shown = urllib.parse.urlsplit(href).query if href else None
             for model, _ in list(self.location._models.values()):
-                href = getattr(model, "href", "") or ""
-                if not href:                  # the client never reported an address: nothing to mend
-                    continue
-                shown = urllib.parse.urlsplit(href).query
+                if href is None:              # the client never reported an address: nothing to mend
+                    break
                 if shown != want.lstrip("?"):
                     stale = True
                     model.search = "?" + shown if shown else ""
