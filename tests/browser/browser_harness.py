@@ -327,3 +327,13 @@ def slider_value(page, title: str) -> float:
     found = [s for s in models_of_type(page, "Slider") if title in str(s.get("title"))]
     assert len(found) == 1, found
     return float(found[0]["value"])
+
+
+def address(page) -> str:
+    """The address the page shows now (``window.location.href``).
+
+    Playwright's ``page.url`` follows ``history.pushState`` through navigation
+    events and can lag behind a quick series of them, so tests read the
+    browser's own location instead.
+    """
+    return page.evaluate("() => window.location.href")

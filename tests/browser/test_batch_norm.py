@@ -4,7 +4,7 @@ comparison, and a link opens a given state (a batch of one shows the explanation
 from __future__ import annotations
 
 
-from browser_harness import source_data, wait_idle, wait_for, slider_value as slider
+from browser_harness import address, source_data, wait_idle, wait_for, slider_value as slider
 
 APP = "apps/batch_norm.py"
 RIGHT = "bn-right-values-source"
@@ -24,7 +24,7 @@ def test_loads_and_the_switch_changes_the_comparison(serve_app, page):
     switch.click()
     # switched off, the right-hand net is the left one
     wait_for(lambda: source_data(page, RIGHT)["top"] == left, "the right column to show the plain net")
-    wait_for(lambda: "bn=false" in page.url, "the URL to follow")
+    wait_for(lambda: "bn=false" in address(page), "the URL to follow")
     switch.press("Space")                              # and back, from the keyboard
     wait_for(lambda: source_data(page, RIGHT)["top"] == with_bn, "BatchNorm back on the right")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from browser_harness import source_data, wait_idle, wait_for, slider_value
+from browser_harness import address, source_data, wait_idle, wait_for, slider_value
 
 from deeptricks.explorables.dropout_model import DropoutModel
 
@@ -65,7 +65,7 @@ def test_url_query_opens_that_state(serve_app, page):
     page.goto(server.base_url + "/dropout?p=0.9&mode=test")
     wait_idle(page)
     wait_for(lambda: n_dropped(page) == 0 or None, "no dropped units in test mode")
-    wait_for(lambda: "mode=test" in page.url, "the URL to follow")
+    wait_for(lambda: "mode=test" in address(page), "the URL to follow")
 
 
 def test_bad_query_shows_a_note_not_an_error(serve_app, page):

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from browser_harness import model_prop, source_data, wait_idle, wait_for
+from browser_harness import address, model_prop, source_data, wait_idle, wait_for
 
 APP = "apps/lab.py"
 LOSS = "lab-loss-train-source"
@@ -56,7 +56,7 @@ def test_start_pause_step_reset(serve_app, page):
 
     button(page, "↺ Reset").click()
     wait_for(lambda: shown_step(page) == 0 and n_loss_points(page) == 1, "a fresh start")
-    wait_for(lambda: "depth=3" in page.url and "width=16" in page.url, "the URL to follow")
+    wait_for(lambda: "depth=3" in address(page) and "width=16" in address(page), "the URL to follow")
 
 
 def test_a_preset_link_opens_its_comparison(serve_app, page):
@@ -65,7 +65,7 @@ def test_a_preset_link_opens_its_comparison(serve_app, page):
     wait_idle(page)
     wait_for(lambda: page.get_by_text("When a trick hurts").count() > 0, "the preset's caption")
     assert re.search(r"B · step 0", model_prop(page, "lab-boundary-b-title", "text"))
-    wait_for(lambda: "batch=2" in page.url and "b_norm=layer" in page.url, "the URL to follow")
+    wait_for(lambda: "batch=2" in address(page) and "b_norm=layer" in address(page), "the URL to follow")
     button(page, "▶ Start").click()
     wait_for(lambda: len(source_data(page, "lab-loss-b-train-source")["x"]) > 3, "B's curve to grow")
     button(page, "Pause").click()

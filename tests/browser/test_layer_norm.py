@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from browser_harness import source_data, wait_for, wait_idle, slider_value
+from browser_harness import address, source_data, wait_for, wait_idle, slider_value
 
 APP = "apps/layer_norm.py"
 BN, LN = "ln-shrink-bn-source", "ln-shrink-ln-source"
@@ -34,7 +34,7 @@ def test_keyboard_batch_slider_moves_batch_norm_not_layer_norm(serve_app, page):
         assert time.monotonic() < deadline, (batch_value(page), source_data(page, BN)["y"])
         page.wait_for_timeout(100)
     assert source_data(page, LN)["y"] == ln
-    wait_for(lambda: "batch=3" in page.url, "the URL to follow")
+    wait_for(lambda: "batch=3" in address(page), "the URL to follow")
 
     for _ in range(2):
         page.keyboard.press("ArrowLeft")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_harness import wait_for, wait_idle
+from browser_harness import address, wait_for, wait_idle
 
 APPS = ["apps/dropout.py", "apps/batch_norm.py", "apps/layer_norm.py", "apps/residual.py", "apps/lab.py"]
 
@@ -74,14 +74,12 @@ def test_button_groups_say_which_is_pressed_from_the_keyboard(serve_app, page):
     wait_for(lambda: group.count() == 1, "the Mode group to be named")
     train, test = group.get_by_role("button", name="train"), group.get_by_role("button", name="test")
     wait_for(lambda: train.get_attribute("aria-pressed") == "true", "train to be pressed")
-    # the session's first exchange with the address bar must be over (a change made within
-    # it reaches the page but not the URL: Panel's location sync is still settling)
-    wait_for(lambda: "mode=train" in page.url, "the URL to show the settings")
+    wait_for(lambda: "mode=train" in address(page), "the URL to show the settings")
     test.focus()
     page.keyboard.press("Enter")
     wait_for(lambda: test.get_attribute("aria-pressed") == "true", "test to be pressed")
     assert train.get_attribute("aria-pressed") == "false"
     wait_for(lambda: page.get_by_text("Test mode:").count() > 0, "the page to switch to test mode")
-    wait_for(lambda: "mode=test" in page.url, "the URL to follow the keyboard")
+    wait_for(lambda: "mode=test" in address(page), "the URL to follow the keyboard")
     rate = page.get_by_role("slider", name="Dropout rate p")
     assert rate.count() == 1

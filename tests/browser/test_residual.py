@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from browser_harness import source_data, wait_for, wait_idle
+from browser_harness import address, source_data, wait_for, wait_idle
 
 APP = "apps/residual.py"
 GRAD_PLAIN = "residual-grad-plain-source"
@@ -35,7 +35,7 @@ def test_keyboard_moves_depth_and_toggles_the_shortcut(serve_app, page):
     for _ in range(3):
         handle.press("ArrowLeft")
     wait_for(lambda: len(source_data(page, GRAD_PLAIN)["y"]) == 47, "depth 47 in the gradient chart")
-    wait_for(lambda: "depth=47" in page.url, "the URL to follow")
+    wait_for(lambda: "depth=47" in address(page), "the URL to follow")
 
     plain_radio = page.get_by_role("radio", name="plain")
     plain_radio.focus()
@@ -45,7 +45,7 @@ def test_keyboard_moves_depth_and_toggles_the_shortcut(serve_app, page):
               "the 'your net' band to move to the plain net")
     wait_for(lambda: len(source_data(page, "residual-paths-shortcut-source")["y"]) == 0,
               "the shortcut term to disappear for the plain net")
-    wait_for(lambda: "residual=false" in page.url, "the URL to follow")
+    wait_for(lambda: "residual=false" in address(page), "the URL to follow")
 
 
 def test_link_opens_in_that_state_and_notes_bad_values(serve_app, page):

@@ -211,29 +211,3 @@ def test_url_sync_finds_an_embedded_sessions_args_by_itself():
         assert state.p == 0.6
         state.p = 0.4
         assert query(loc)["p"] == "0.4"
-
-
-def test_settle_resends_a_write_the_browser_missed():
-    """An echo that crossed a newer write leaves the browser on an older address: resend it."""
-    from panel.io.state import set_curdoc
-
-    doc, _ctx = _session_doc({})
-    state = State()
-    with set_curdoc(doc):
-        loc = Location(search="?p=0.5")
-        model = loc.get_root(doc)
-        sync = url_sync(state, ["p"], location=loc)
-        state.p = 0.7
-        want = loc.search
-        sync._browser_href = "http://x/page?p=0.6"   # the browser last reported an older address
-        sent = []
-        model.on_change("search", lambda attr, old, new: sent.append(new))
-        sync._settle(doc, tries=1)
-        assert sent and sent[-1] == want and model.search == want
-        sent.clear()
-        sync._browser_href = "http://x/page" + want  # now the browser agrees: nothing more is sent
-        sync._settle(doc, tries=1)
-        assert sent == []
-        sync._browser_href = None                    # a client that never reported: left alone
-        sync._settle(doc, tries=1)
-        assert sent == []

@@ -17,18 +17,14 @@ from __future__ import annotations
 import math
 import re
 import urllib.parse
-from functools import partial
 from collections.abc import Callable, Mapping, Sequence
 
 import panel as pn
 import param
-from panel.io.state import set_curdoc
 
 _TRUE = {"true", "1", "on", "yes", "y", "t"}
 _FALSE = {"false", "0", "off", "no", "n", "f"}
 _MAX_TEXT = 200
-SETTLE_MS = 300
-"""After the controls rest this long, the browser's address is checked against the last write."""
 
 
 def _param_map(parameterized, params) -> dict[str, str]:
@@ -312,8 +308,6 @@ class URLSync:
         self.alert = alert or pn.pane.Alert("", alert_type="warning", visible=False,
                                             sizing_mode="stretch_width", name="url-notes")
         self._writing = False
-        self._settle_pending = False
-        self._browser_href: str | None = None
         if session_args is not None:
             self._apply_raw(session_args)
             return
@@ -323,7 +317,6 @@ class URLSync:
         self._write_url()
         state.param.watch(self._on_state, list(self.mapping))
         location.param.watch(self._on_search, ["search"])
-        location.param.watch(self._on_href, ["href"])
 
     # URL -> state
     def _apply_query(self, search: str) -> None:
@@ -389,46 +382,6 @@ class URLSync:
 
     def _on_state(self, *events) -> None:
         self._write_url()
-        doc = pn.state.curdoc
-        if doc is not None and doc.session_context is not None and not self._settle_pending:
-            self._settle_pending = True
-            doc.add_timeout_callback(partial(self._settle, doc), SETTLE_MS)
-
-    def _on_href(self, event) -> None:
-        """The browser reports its address as ``href`` after every change it applies."""
-        self._browser_href = event.new
-
-    def _settle(self, doc, tries: int = 5) -> None:
-        """Make sure the browser's address shows the last write.
-
-        When writes follow each other quickly, the browser's echo of an older
-        address can cross a newer write, and the browser keeps the older one
-        while the server's model holds the newer (so sending the same value
-        again would send nothing). Once the controls rest, compare the address
-        the browser last reported (``href``; a client that never reported one,
-        such as the load benchmark's, is left alone) with the last write; if they
-        differ, set the model to the browser's value and back, which sends the
-        write again, and check once more a little later.
-        """
-        self._settle_pending = False
-        ctx = doc.session_context
-        if ctx is None or getattr(ctx, "destroyed", False) or self.location is None:
-            return
-        want = self.location.search
-        stale = False
-        with set_curdoc(doc):
-            href = self._browser_href
-            shown = urllib.parse.urlsplit(href).query if href else None
-            for model, _ in list(self.location._models.values()):
-                if href is None:              # the client never reported an address: nothing to mend
-                    break
-                if shown != want.lstrip("?"):
-                    stale = True
-                    model.search = "?" + shown if shown else ""
-                    model.search = want
-        if stale and tries > 1:
-            self._settle_pending = True
-            doc.add_timeout_callback(partial(self._settle, doc, tries - 1), SETTLE_MS)
 
     def _on_search(self, event) -> None:
         if self._writing:
