@@ -1,7 +1,6 @@
 """Property tests of what the explainers tell learners about each trick."""
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

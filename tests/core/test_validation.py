@@ -15,7 +15,7 @@ import pytest
 
 import deeptricks.core as core
 from deeptricks.core import (ACTIVATIONS, DATASETS, INITS, NORMS, OPTIMIZERS, SGD, Adam, BatchNorm, Dropout,
-                             Layer, LayerNorm, Linear, MSELoss, NetConfig, ReLU, Residual, Sequential, Sigmoid,
+                             LayerNorm, Linear, MSELoss, NetConfig, ReLU, Residual, Sequential, Sigmoid,
                              SoftmaxCrossEntropy, Tanh, Trainer, accuracy, activation, build_net, check_layer,
                              histogram, layer_stats, make_dataset, make_optimizer, numerical_gradient, rel_error,
                              softmax)

@@ -4,7 +4,7 @@ import numpy as np
 
 from deeptricks.explorables.batch_norm import BatchNormPage, BatchNormState
 from deeptricks.explorables.dropout import DropoutPage, DropoutState
-from deeptricks.explorables.layer_norm import LayerNormPage, LayerNormState
+from deeptricks.explorables.layer_norm import LayerNormState
 from deeptricks.explorables.batch_norm_model import BatchNormModel
 from deeptricks.explorables.dropout_model import DropoutModel
 
