@@ -278,15 +278,15 @@ class HistogramGrid(Viewer):
         row_text = {}
         for k, (i, label, per_series, text, alert) in enumerate(panels):
             base = float(n - 1 - k)          # the first shown layer on top
-            tops = {s: self._heights(c) for s, (c, _) in per_series.items()}
+            shares = {s: _share(c) for s, (c, _) in per_series.items()}
+            tops = shares if self.normalize else {s: c for s, (c, _) in per_series.items()}
             row_max = max((float(t.max()) for t in tops.values() if t.size), default=0.0)
             own = [(e[0], e[-1]) for (_, e) in per_series.values() if e.size]
             r_lo, r_hi = widen(min(a for a, _ in own), max(b for _, b in own)) if own else (0.0, 1.0)
             for s, (counts, edges) in per_series.items():
                 if counts.size == 0:
                     continue
-                total = counts.sum()
-                share = counts / total if total > 0 else np.zeros_like(counts)
+                share = shares[s]
                 scaled = tops[s] / row_max * BAR_HEIGHT if row_max > 0 else np.zeros_like(counts)
                 xs = (edges - r_lo) / (r_hi - r_lo) if per_layer else edges
                 real = _inv_symlog(edges) if log else edges
@@ -338,14 +338,6 @@ class HistogramGrid(Viewer):
                 self._sym_ticker.ticks = ticks
         self.flags = flags
         self._render_caption(n_layers)
-
-    def _heights(self, counts: np.ndarray) -> np.ndarray:
-        if counts.size == 0:
-            return counts
-        if not self.normalize:
-            return counts
-        total = counts.sum()
-        return counts / total if total > 0 else np.zeros_like(counts)
 
     def _clean_hist(self, entry, where: str, flags: list[str]) -> tuple[np.ndarray, np.ndarray]:
         if entry is None:
@@ -409,6 +401,12 @@ class HistogramGrid(Viewer):
         if self._last is not None:
             kind, args, kwargs = self._last
             (self.update_from_values if kind == "values" else self.update)(*args, **kwargs)
+
+
+def _share(counts: np.ndarray) -> np.ndarray:
+    """Each bin's share of the row's values (zeros for an empty row)."""
+    total = counts.sum()
+    return counts / total if total > 0 else np.zeros_like(counts)
 
 
 def _set_range(rng: Range1d, start: float, end: float) -> None:
