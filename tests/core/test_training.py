@@ -30,7 +30,10 @@ def test_every_optimizer_reduces_the_loss(opt, lr):
 @pytest.fixture(scope="module")
 def deep_sigmoid_runs():
     data = make_dataset("moons", noise=0.1)
-    common = dict(depth=30, width=32, activation="sigmoid", seed=0)
+    # lr 3e-3, not the default 1e-2: at 1e-2 Adam moves a 30-layer stack's weights faster than
+    # batch norm's running averages follow, so its eval-mode loss swings (0.03 one moment, 3 the
+    # next) and the verdict depended on the CPU's float rounding
+    common = dict(depth=30, width=32, activation="sigmoid", seed=0, lr=3e-3)
     return {name: train(data, 300, **common, **extra) for name, extra in {
         "plain": {}, "residual": {"residual": True}, "batch": {"norm": "batch"},
         "layer": {"norm": "layer"}}.items()}

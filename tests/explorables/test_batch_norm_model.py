@@ -61,9 +61,11 @@ def test_extending_the_depth_matches_a_fresh_computation():
     a.compute(4, gain=2.0, act="relu")
     grown = a.compute(9, gain=2.0, act="relu", mode="eval", warmup=7)
     fresh = BatchNormModel().compute(9, gain=2.0, act="relu", mode="eval", warmup=7)
-    np.testing.assert_array_equal(grown.left.std, fresh.left.std)
-    np.testing.assert_array_equal(grown.right.std, fresh.right.std)
-    np.testing.assert_array_equal(grown.modes.std_train, fresh.modes.std_train)
+    # equal up to float32 rounding: numpy's vectorised sums may group terms differently for
+    # arrays at different addresses (seen on one CPU, not another); a caching bug is far larger
+    for got, want in ((grown.left.std, fresh.left.std), (grown.right.std, fresh.right.std),
+                      (grown.modes.std_train, fresh.modes.std_train)):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=0)
 
 
 def test_histograms_count_every_value(model):
