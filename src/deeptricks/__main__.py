@@ -9,6 +9,7 @@ for a course site that embeds the explorables.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 
@@ -99,13 +100,16 @@ def serve(args) -> None:
     shown = "localhost" if args.address in ("0.0.0.0", "::") else args.address
     prefix = "/" + args.prefix.strip("/") if args.prefix.strip("/") else ""
     print(f"deeptricks: open http://{shown}:{args.port}{prefix}/", flush=True)
-    from deeptricks.explorables.base import (debug_patterns, log_session_freed, on_session_created,
-                                             tune_allocator)
-    tune_allocator()     # closed sessions' memory goes back to the system
+    from deeptricks.explorables.base import (debug_patterns, freeze_startup_objects, log_session_freed,
+                                             on_session_created)
     pn.state.on_session_created(on_session_created)
     pn.state.on_session_destroyed(log_session_freed)
     lifetime_ms = max(100, int(args.session_lifetime * 1000))
     debug = os.environ.get("DEEPTRICKS_DEBUG_ENDPOINTS") == "1"   # /debug/live, for tests and benchmarks
+    for e in EXPLORABLES:                 # import every page's code now, then keep it out of the
+        importlib.import_module(e.module)  # garbage collector's full passes (before any session)
+    import panel.io.server  # noqa: F401
+    freeze_startup_objects()
     pn.serve(routes, port=args.port, address=args.address, websocket_origin=origins, prefix=prefix,
              num_procs=args.num_procs, show=args.show, title=titles, verbose=False,
              use_xheaders=args.use_xheaders, liveness="liveness", unused_session_lifetime_milliseconds=lifetime_ms,

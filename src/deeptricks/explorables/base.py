@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from functools import partial
-from typing import Callable
+from typing import Callable, Sequence
 
 import panel as pn
+import param
 from panel.io.state import set_curdoc
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ class Coalesced:
         doc = pn.state.curdoc
         if doc is not None and doc.session_context is not None:
             install_closed_socket_handler()   # `panel serve apps/*.py` too, not only `deeptricks serve`
+            install_tcp_nodelay()
 
     def __call__(self, *events) -> None:
         self.changed.update(e.name for e in events if getattr(e, "name", None))
@@ -43,10 +46,16 @@ class Coalesced:
         if self.pending:
             return
         self.pending = True
+        Coalesced.waiting.add(self)
         doc.add_next_tick_callback(partial(self._run, doc))
+
+    waiting: "weakref.WeakSet[Coalesced]" = weakref.WeakSet()
+    """Updates scheduled and not yet run, all sessions of the process (see :class:`Prefetcher`);
+    weak, so an update left pending by a closed session does not count once the page is freed."""
 
     def _run(self, doc) -> None:
         self.pending = False
+        Coalesced.waiting.discard(self)
         with set_curdoc(doc), pn.io.hold(doc):
             self._flush()
 
@@ -56,6 +65,101 @@ class Coalesced:
             self.fn(changed)
         else:
             self.fn()
+
+
+class Prefetcher:
+    """Compute, while the server is idle, the settings a learner will most likely ask for next.
+
+    A learner steps a slider with the arrow keys or drags it slowly: the next
+    value is one step either side of the current one, most likely in the
+    direction it was last moved. After each page update this schedules
+    ``warm(values)`` for those neighbours, one at a time, ``delay_ms`` after
+    the update (time for the browser to draw it: on a small machine the two
+    share the cores). ``warm`` only fills the page's view caches
+    (:class:`~deeptricks.explorables.shared.ViewCache`), so when the learner
+    does move there the page answers from the cache.
+
+    It never delays a learner: a neighbour is skipped when that session has
+    moved on, and all prefetching waits while any session of the process has
+    an update waiting (a class on one server keeps the CPU for real requests).
+    Outside a server (tests, notebooks) :meth:`schedule` does nothing;
+    :meth:`neighbours` says what it would compute.
+    """
+
+    def __init__(self, state: param.Parameterized, warm: Callable[[dict], None], controls: Sequence[str], *,
+                 delay_ms: int = 60, steps: dict[str, float] | None = None):
+        self.state, self.warm, self.controls = state, warm, tuple(controls)
+        self.delay_ms = int(delay_ms)
+        self.steps = dict(steps or {})
+        self.last: str | None = None        # the control moved last...
+        self.direction = 1                  # ...and which way
+        self.generation = 0                 # bumped by every move: queued work for an older one is dropped
+        self.done = 0                       # neighbours computed (for tests and benchmarks)
+        state.param.watch(self._moved, list(self.controls))
+
+    def _moved(self, *events) -> None:
+        self.generation += 1
+        if len(events) != 1:                 # several controls at once (a preset, the URL): no trend
+            self.last = None
+            return
+        event = events[0]
+        self.last = event.name
+        try:
+            self.direction = 1 if event.new >= event.old else -1
+        except TypeError:
+            self.direction = 1
+
+    def step(self, name: str) -> float | None:
+        """The slider step of control ``name`` (``None``: not a stepped number)."""
+        if name in self.steps:
+            return self.steps[name]
+        p = self.state.param[name]
+        if isinstance(p, param.Integer):
+            return 1
+        if isinstance(p, param.Number) and p.step:
+            return p.step
+        return None
+
+    def neighbours(self) -> list[dict]:
+        """The settings to compute next: the last moved control one step further the same way,
+        then one step back (each only within its bounds)."""
+        name = self.last
+        if name is None or (step := self.step(name)) is None:
+            return []
+        p = self.state.param[name]
+        value = getattr(self.state, name)
+        lo, hi = p.bounds if p.bounds else (None, None)
+        out = []
+        for d in (self.direction, -self.direction):
+            v = value + d * step
+            v = int(v) if isinstance(p, param.Integer) else round(v, 10)   # the slider's own rounding
+            if (lo is None or v >= lo) and (hi is None or v <= hi):
+                values = {c: getattr(self.state, c) for c in self.state.param if c != "name"}
+                values[name] = v
+                out.append(values)
+        return out
+
+    def schedule(self) -> None:
+        """Queue the neighbours of the current setting (call at the end of a page update)."""
+        doc = pn.state.curdoc
+        if doc is None or doc.session_context is None:
+            return
+        todo = self.neighbours()
+        if todo:
+            doc.add_timeout_callback(partial(self._run, doc, self.generation, todo), self.delay_ms)
+
+    def _run(self, doc, generation: int, todo: list[dict]) -> None:
+        if generation != self.generation or doc.session_context is None:
+            return                            # the learner moved on: these neighbours are stale
+        if len(Coalesced.waiting):            # a real update is waiting somewhere: it goes first
+            return
+        try:
+            self.warm(todo[0])
+            self.done += 1
+        except Exception:                     # a neighbour the page cannot show: nothing to warm
+            log.debug("prefetch of %r failed", todo[0], exc_info=True)
+        if len(todo) > 1:
+            doc.add_next_tick_callback(partial(self._run, doc, generation, todo[1:]))
 
 
 def caption(text: str, **kwargs) -> pn.pane.Markdown:
@@ -93,35 +197,116 @@ def install_closed_socket_handler() -> None:
         loop.set_exception_handler(_closed_socket_handler)
 
 
+def install_tcp_nodelay() -> None:
+    """Send the server's websocket frames at once: set ``TCP_NODELAY`` on every Bokeh
+    websocket when it opens (once per process; later connections get it).
+
+    Tornado leaves Nagle's algorithm on for websockets and neither Bokeh nor Panel turns
+    it off. A page update is several frames (header, metadata, content, one per binary
+    buffer) and often follows the small URL-update message; with Nagle on, a small frame
+    waits until the browser acknowledges the previous one, and browsers delay
+    acknowledgements by up to 40 ms. Measured on the dropout page: two such stalls per
+    slider move, about 80 ms of a 135 ms slider-to-repaint time."""
+    from bokeh.server.views.ws import WSHandler
+
+    if getattr(WSHandler.open, "_deeptricks_nodelay", False):
+        return
+    original = WSHandler.open
+
+    def open(self, *args, **kwargs):
+        try:
+            self.set_nodelay(True)
+        except Exception:                    # no TCP socket (tests with fakes): nothing to tune
+            log.debug("could not set TCP_NODELAY on a websocket", exc_info=True)
+        return original(self, *args, **kwargs)
+
+    open._deeptricks_nodelay = True
+    open.__wrapped__ = original
+    WSHandler.open = open
+
+
 def on_session_created(session_context) -> None:
     """``pn.state.on_session_created`` hook of ``deeptricks serve`` (every page, the
-    index too): :func:`install_closed_socket_handler`."""
+    index too): :func:`install_closed_socket_handler` and :func:`install_tcp_nodelay`."""
     install_closed_socket_handler()
+    install_tcp_nodelay()
 
 
-def tune_allocator() -> None:
-    """Let the server give a closed session's memory back to the system (glibc only).
-
-    A session's numpy arrays are megabytes each. glibc serves such blocks with mmap and
-    returns them on free, but after the first one is freed it raises its mmap threshold
-    to that size, so later sessions' arrays come from the heap, which it seldom gives
-    back: the server's resident memory then only grows as learners come and go. Fixing
-    the threshold at glibc's initial 128 kB (``mallopt(M_MMAP_THRESHOLD)``, the same as
-    ``MALLOC_MMAP_THRESHOLD_=131072``) keeps big arrays on mmap."""
+def _libc():
     import ctypes
     import ctypes.util
 
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-3, 128 * 1024)     # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):    # not glibc: nothing to tune
-        pass
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
+def release_free_memory() -> None:
+    """Give the memory of freed sessions back to the system (glibc's ``malloc_trim``).
+
+    A session's numpy arrays are megabytes each. glibc serves the first such blocks with
+    mmap and returns them on free, but then raises its mmap threshold, so later arrays
+    come from the heap, which it seldom gives back: without this the server's resident
+    memory only grows as learners come and go. Fixing the threshold low instead
+    (``M_MMAP_THRESHOLD``, tried first) returned the memory but made every array a
+    fresh mapping: page faults on each first touch made the batch-norm page's
+    computation 2.5x slower. So arrays keep coming from the heap, and this trims it
+    once a session is gone. Not glibc: nothing to do."""
+    libc = _libc()
+    trim = getattr(libc, "malloc_trim", None) if libc is not None else None
+    if trim is not None:
+        trim(0)
+
+
+def freeze_startup_objects() -> None:
+    """Take everything alive at start-up out of the garbage collector's full passes.
+
+    Once the libraries are imported the process holds some 130,000 objects that live
+    as long as it does (modules, classes, functions). Python's occasional full
+    collection walks all of them: about 50 ms, 75 ms on a busy machine, and a learner
+    whose slider move arrives meanwhile waits for it. ``gc.freeze()`` moves them to a
+    permanent generation that collections skip (a full pass then takes a few ms). Only
+    objects alive now are frozen, so call it before the first session: sessions'
+    objects stay collectable (the soak test checks that they are freed)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def log_session_freed(session_context) -> None:
-    """``pn.state.on_session_destroyed`` hook of ``deeptricks serve``: one line per freed session."""
+    """``pn.state.on_session_destroyed`` hook of ``deeptricks serve``: one line per freed
+    session, and its memory handed back (:func:`release_free_memory`) once the session's
+    objects are gone (the collection Panel schedules, then a trim)."""
     sid = getattr(session_context, "id", None) or "?"
     print(f"deeptricks: session {sid[:12]} freed", flush=True)
+    _schedule_trim()
+
+
+_trim_pending = False
+
+
+def _schedule_trim(delay_s: float = 2.0) -> None:
+    """One trim ``delay_s`` after the last freed session (a class leaving together costs one)."""
+    global _trim_pending
+    if _trim_pending:
+        return
+    try:
+        loop = asyncio.get_event_loop()
+    except RuntimeError:
+        return
+
+    def run():
+        global _trim_pending
+        _trim_pending = False
+        import gc
+
+        gc.collect()
+        release_free_memory()
+
+    _trim_pending = True
+    loop.call_later(delay_s, run)
 
 
 def live_objects() -> dict[str, int]:
