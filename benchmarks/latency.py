@@ -5,7 +5,8 @@
 
 (With a fresh checkout, run `bash scripts/test.sh` once and use `.venv/bin/python`.)
 
-For each app in APPS it serves the file with `panel serve`, opens it in Debian's
+For each app in APPS it starts a server (the floor with `panel serve`, the explorables
+with `deeptricks serve`, as deployed), opens the page in Debian's
 headless Chromium (Playwright), then `--moves` times presses an arrow key on the
 slider's noUiSlider handle (one press = one step; the direction flips at an end)
 and measures, inside the page, from the keydown to
@@ -53,7 +54,10 @@ import browser_harness as bh  # noqa: E402
 class AppSpec:
     """How to drive one app.
 
-    file:   app file, relative to the repo root (served with `panel serve`).
+    file:   app file, relative to the repo root (served with `panel serve`), or
+            "deeptricks:<route>": that page of `deeptricks serve`, the way the
+            explorables are deployed (the server also freezes its start-up objects
+            out of the garbage collector's way, which `panel serve` cannot).
     slider: which noUiSlider to move: "title:<widget name>" (the Bokeh Slider whose
             title is that, i.e. a Panel slider's `name`) or a Playwright selector of
             the handle (".noUi-handle" = the first slider on the page).
@@ -64,17 +68,34 @@ class AppSpec:
     slider: str
     source: str
 
+    @property
+    def route(self) -> str | None:
+        return self.file.split(":", 1)[1] if self.file.startswith("deeptricks:") else None
+
+    def exists(self) -> bool:
+        return self.route is not None or (ROOT / self.file).is_file()
+
+    def serve(self):
+        """The running server (a context manager) and the URL of the page."""
+        if self.route is None:
+            server = bh.serve(self.file)
+            return server, server.url
+        from deeptricks_server import DeeptricksServer
+
+        server = DeeptricksServer((), ()).start()
+        return server, f"{server.base_url}/{self.route}"
+
 
 # Pluggable: add the explainers here as they land (key -> how to drive it). An entry
 # whose file does not exist yet is skipped with a message.
 APPS: dict[str, AppSpec] = {
     "floor": AppSpec("benchmarks/apps/floor.py", "title:shift", "floor_hist"),
     # the watched source is one of the last a page update sets (all are sent in one batch)
-    "dropout": AppSpec("apps/dropout.py", "title:Dropout rate p", "dropout-hist-train-source"),
+    "dropout": AppSpec("deeptricks:dropout", "title:Dropout rate p", "dropout-hist-train-source"),
     # the weight-scale slider recomputes all three nets (the most expensive control)
-    "batch_norm": AppSpec("apps/batch_norm.py", "title:Weight scale (init gain)", "bn-right-values-source"),
-    "layer_norm": AppSpec("apps/layer_norm.py", "title:Batch size", "ln-shrink-bn-source"),
-    "residual": AppSpec("apps/residual.py", "title:Depth (blocks)", "residual-grad-residual-source"),
+    "batch_norm": AppSpec("deeptricks:batch_norm", "title:Weight scale (init gain)", "bn-right-values-source"),
+    "layer_norm": AppSpec("deeptricks:layer_norm", "title:Batch size", "ln-shrink-bn-source"),
+    "residual": AppSpec("deeptricks:residual", "title:Depth (blocks)", "residual-grad-residual-source"),
 }
 BASELINE = "floor"
 
@@ -330,13 +351,14 @@ def pct(values: list[float], p: float) -> float:
 
 def measure_app(key: str, spec: AppSpec, moves: int, procs: int) -> dict:
     res: dict = {"app": key, "file": spec.file, "status": "ok"}
-    with bh.serve(spec.file) as server:
+    server, url = spec.serve()
+    with server:
         if procs == 1:
-            clients = [measure_client(server.url, spec, moves, drag=True)]
+            clients = [measure_client(url, spec, moves, drag=True)]
         else:
             ctx = mp.get_context("spawn")
             q, barrier = ctx.Queue(), ctx.Barrier(procs)
-            ps = [ctx.Process(target=_client_proc, args=(q, server.url, spec, moves, i == 0, barrier))
+            ps = [ctx.Process(target=_client_proc, args=(q, url, spec, moves, i == 0, barrier))
                   for i in range(procs)]
             for p in ps:
                 p.start()
@@ -446,7 +468,7 @@ def main(argv=None) -> int:
     results = []
     for key in keys:
         spec = APPS[key]
-        if not (ROOT / spec.file).is_file():
+        if not spec.exists():
             print(f"[latency] {key}: skipped, {spec.file} does not exist (yet)", file=sys.stderr)
             results.append({"app": key, "file": spec.file, "status": "skipped",
                             "why": f"{spec.file} does not exist (yet)"})

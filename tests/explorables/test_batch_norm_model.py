@@ -198,3 +198,15 @@ def test_summaries_survive_overflow_and_collapse():
     assert s.note("shared")[0].startswith("overflow")
     s = summarize(np.full((4, 4), np.nan, np.float32))
     assert s.n_bad == 16 and s.note("fit")[1]
+
+
+def test_symlog_matches_the_exact_formula_to_float32_rounding():
+    from deeptricks.explorables.batch_norm_model import symlog
+
+    x = np.concatenate([[0.0, 9.0, -99.0, 1e-9, -1e-30, 3e38], np.geomspace(1e-6, 1e6, 200)]).astype(np.float32)
+    x = np.concatenate([x, -x])
+    got = symlog(x.copy())
+    want = np.sign(x.astype(np.float64)) * np.log1p(np.abs(x.astype(np.float64))) / np.log(10.0)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    assert got[0] == 0 and got.dtype == np.float32
+    assert abs(got[1] - 1.0) < 1e-6 and abs(got[2] + 2.0) < 1e-6

@@ -126,3 +126,14 @@ def test_an_empty_chart_says_why():
     quiet = LayerLineChart(("a",))
     quiet.update({"a": []})
     assert not quiet.empty_note.visible          # no text given: nothing to show
+
+
+def test_steady_layout_keeps_the_caption_line_and_the_axis_width():
+    c = LayerLineChart(("a",), log_y=True).steady_layout(left_px=70)
+    assert c.figure.min_border_left == 70
+    c.update({"a": [1.0, 0.1, 0.01]})
+    assert c.flags == [] and c._caption.visible and "visibility: hidden" in c._caption.object
+    c.update({"a": [1.0, 0.0, 0.01]})                    # a zero cannot go on a log axis: flagged
+    assert c.flags and c._caption.visible and "visibility: hidden" not in c._caption.object
+    c.update({"a": [1.0, 0.1, 0.01]})
+    assert c.flags == [] and c._caption.visible and "visibility: hidden" in c._caption.object

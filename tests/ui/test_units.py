@@ -57,3 +57,16 @@ def test_set_scale_and_validation():
     assert (u.low, u.high) == (0, 10)
     with pytest.raises(ValueError):
         UnitGrid(4, low=1, high=1)
+
+
+def test_steady_layout_keeps_the_caption_line_as_flags_come_and_go():
+    u = UnitGrid(4, low=0.0, high=1.0).steady_layout()
+    assert u._caption.visible and "visibility: hidden" in u._caption.object   # an empty line kept
+    u.update([0.5, 2.0, 0.1, 0.2])
+    assert u._caption.visible and "above the scale top" in u._caption.object
+    assert "visibility: hidden" not in u._caption.object
+    u.update([0.5, 0.5, 0.1, 0.2])
+    assert u._caption.visible and "visibility: hidden" in u._caption.object
+    plain = UnitGrid(4, low=0.0, high=1.0)
+    plain.update([0.5, 0.5, 0.1, 0.2])
+    assert not plain._caption.visible and plain._caption.object == ""          # default: nothing kept

@@ -14,7 +14,7 @@ from deeptricks.ui import (HistogramGrid, LayerLineChart, comparison, control_la
 from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.sources import set_data
 
-from .base import Coalesced, caption
+from .base import Coalesced, Prefetcher, caption
 from .shared import ViewCache, shared
 from .state import ExplorableState
 from .batch_norm_model import (BATCH, MAX_DEPTH, MOMENTUM, N_DRAWS, SHARED_LIM, BatchNormModel, fmt)
@@ -208,6 +208,7 @@ class BatchNormPage:
 
         self.update = Coalesced(self._update, with_changes=True)
         self.state.param.watch(self.update, list(URL_PARAMS))
+        self.prefetch = Prefetcher(self.state, self._warm, ["gain", "depth", "batch", "warmup"])
         self._update(set(URL_PARAMS))
 
     # -- state → views ------------------------------------------------------------
@@ -222,15 +223,45 @@ class BatchNormPage:
                 self._update_modes()
             if dirty & ONE or ("warmup" in dirty and eval_now):
                 self._update_one()
+        self.prefetch.schedule()
+
+    def _columns(self, v: dict):
+        """``(kind, (left, right))``: the comparison's two columns for the control values ``v``."""
+        m = self.state.model
+        layers = self.left.select_layers(v["depth"])
+        kind = ("eval" if v["mode"] == "eval" else "train") if v["bn"] else "plain"
+        warm = v["warmup"] if kind == "eval" else 0          # only eval mode depends on the warm-up
+        key = ("columns", v["gain"], v["activation"], kind, v["depth"], warm, v["x_axis"], tuple(layers))
+
+        def compute():
+            m.set_net(v["gain"], v["activation"])
+            return m.columns(("plain", kind), v["depth"], warmup=v["warmup"], x_axis=v["x_axis"], layers=layers)
+        return kind, VIEWS.get(key, compute)
+
+    def _modes(self, v: dict):
+        """The training-vs-eval views for the control values ``v``."""
+        m = self.state.model
+
+        def compute():
+            m.set_net(v["gain"], v["activation"])
+            return m.modes(v["depth"], v["warmup"])
+        return VIEWS.get(("modes", v["gain"], v["activation"], v["depth"], v["warmup"]), compute)
+
+    def _warm(self, v: dict) -> None:
+        """Fill the caches for the control values ``v`` (the prefetcher's neighbours); the shared
+        model keeps the layers it had computed for the current setting."""
+        m = self.state.model
+        with self.state.model_lock, m.preserved():
+            self._columns(v)
+            self._modes(v)
+            m.one_example(v["batch"], v["mode"], v["warmup"])
+
+    def _values(self) -> dict:
+        return {name: getattr(self.state, name) for name in URL_PARAMS}
 
     def _update_compare(self) -> None:
-        s, m = self.state, self.state.model
-        layers = self.left.select_layers(s.depth)
-        kind = ("eval" if s.mode == "eval" else "train") if s.bn else "plain"
-        warm = s.warmup if kind == "eval" else 0          # only eval mode depends on the warm-up
-        key = ("columns", s.gain, s.activation, kind, s.depth, warm, s.x_axis, tuple(layers))
-        left, right = VIEWS.get(key, lambda: m.columns(("plain", kind), s.depth, warmup=s.warmup,
-                                                       x_axis=s.x_axis, layers=layers))
+        s = self.state
+        kind, (left, right) = self._columns(self._values())
         x_mode = GRID_MODES[s.x_axis]
         for grid, col in ((self.left, left), (self.right, right)):
             if grid.x_mode != x_mode:
@@ -327,8 +358,8 @@ class BatchNormPage:
         self.one_text.object = text
 
     def _update_modes(self) -> None:
-        s, m = self.state, self.state.model
-        v = VIEWS.get(("modes", s.gain, s.activation, s.depth, s.warmup), lambda: m.modes(s.depth, s.warmup))
+        s = self.state
+        v = self._modes(self._values())
         self.modes.update({MODE_SERIES[0]: v.std_train, MODE_SERIES[1]: v.std_eval})
         _fit_log_ticks(self.modes.figure)
         left = (1 - MOMENTUM) ** s.warmup

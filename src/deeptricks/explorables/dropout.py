@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import panel as pn
 import param
 from bokeh.models import ColumnDataSource, Range1d, Slope
 from bokeh.plotting import figure
 
-from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, UnitGrid, control_label,
-                           page as page_template, section_title, theme, url_sync)
+from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, UnitGrid, control_label, live_text,
+                           page as page_template, section_title, strong, theme, url_sync)
 
 from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.charts import nice_step
 from deeptricks.ui.sources import set_data
 
-from .base import Coalesced, caption
+from .base import Coalesced, Prefetcher, caption
 from .shared import ViewCache, shared
 from .state import ExplorableState
 from .dropout_model import DEPTH, ENS_MAX, DropoutModel
@@ -55,16 +57,21 @@ class DropoutState(ExplorableState):
         super().__init__(**params)
         self.model, self.model_lock = shared(DropoutModel)
 
-    def views(self):
-        """The data every plot shows, for the current controls."""
-        key = (self.p, self.scale, self.mode, self.layer, self.k, self.mask_seed)
+    def views(self, **values):
+        """The data every plot shows, for the current controls (or for ``values`` of them
+        where given: the prefetcher asks for a neighbouring setting)."""
+        v = {name: values.get(name, getattr(self, name)) for name in VIEW_CONTROLS}
         with self.model_lock:                      # the model is shared by the process's sessions
-            return VIEWS.get(key, self._compute)
+            return VIEWS.get(tuple(v.values()), partial(self._compute, **v))
 
-    def _compute(self):
-        if self.model.mask_seed != self.mask_seed:
-            self.model.resample(self.mask_seed)
-        return self.model.compute(self.p, scale=self.scale, mode=self.mode, layer=self.layer, k=self.k)
+    def _compute(self, p, scale, mode, layer, k, mask_seed):
+        if self.model.mask_seed != mask_seed:
+            self.model.resample(mask_seed)
+        return self.model.compute(p, scale=scale, mode=mode, layer=layer, k=k)
+
+
+VIEW_CONTROLS = ("p", "scale", "mode", "layer", "k", "mask_seed")
+"""The controls the views depend on (``playing`` and ``resample`` only change ``mask_seed``)."""
 
 
 VIEWS = ViewCache(512)
@@ -79,13 +86,13 @@ class DropoutPage:
     def __init__(self, state: DropoutState | None = None):
         self.state = state or DropoutState()
         m = self.state.model
+        # steady layouts: a flag or a wider tick label appearing mid-drag would move the page
         self.units = UnitGrid(m.width, name="dropout-units", low=0.0, high=m.grid_high,
-                              value_label="activation", height=300)
+                              value_label="activation", height=300).steady_layout()
         self.dropped_source = ColumnDataSource({"col": [], "row": []}, name="dropout-dropped")
         self.units.figure.scatter("col", "row", source=self.dropped_source, marker="x", size=7,
                                   line_color="#8c959f", line_width=1.5, name="dropout-dropped-marks")
-        self.unit_text = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 8),
-                                          name="dropout-unit-text")
+        self.unit_text = live_text("dropout-unit-text")
 
         self.readout_source = ColumnDataSource({"test": [], "train": []}, name="dropout-readout")
         self.readout = figure(name="dropout-readout-figure", height=300, min_width=200,
@@ -98,24 +105,26 @@ class DropoutPage:
         self.readout.xaxis.axis_label = "test-time output"
         self.readout.yaxis.axis_label = "training-time output, averaged over K masks"
         theme.style_figure(self.readout)
-        self.readout_text = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 8),
-                                             name="dropout-readout-text")
+        self.readout.min_border_left = 64
+        self.readout_text = live_text("dropout-readout-text")
         self.ensemble = CurveChart(("average of K thinned networks",), name="dropout-ensemble",
                                    title="Distance from the full network as K grows",
                                    x_label="K, the number of thinned networks averaged",
                                    y_label="relative error", log_y=True, height=300,
-                                   colors=[theme.TRAIN])
+                                   colors=[theme.TRAIN]).steady_layout()
 
         self.hists = HistogramGrid(("train", "test"), name="dropout-hist", n_panels=DEPTH,
                                    x_label="activation (non-zero values)", row_height=52)
         self.means = LayerLineChart(("train", "test"), name="dropout-means", log_y=True,
                                     title="Mean activation per layer", y_label="mean activation",
-                                    height=260)
+                                    height=260).steady_layout()
 
         self.update = Coalesced(self._update)
-        self.state.param.watch(self.update, ["p", "mode", "scale", "layer", "k", "mask_seed"])
+        self.state.param.watch(self.update, list(VIEW_CONTROLS))
         self.state.param.watch(self._play, ["playing"])
         self._periodic = None
+        # the sliders' neighbours (not other masks: a prefetch must not redraw the shared model's)
+        self.prefetch = Prefetcher(self.state, lambda values: self.state.views(**values), ["p", "layer", "k"])
         self._update()
 
     # -- updates ------------------------------------------------------------
@@ -128,14 +137,14 @@ class DropoutPage:
             idx = np.flatnonzero(v.grid_dropped)
             set_data(self.dropped_source, {"col": idx % n_cols, "row": idx // n_cols})
             if s.mode == "test":
-                self.unit_text.object = (f"**Test mode:** every unit of layer {s.layer} is on and nothing "
-                                         "is scaled; p has no effect here.")
+                self.unit_text.object = (f"<p>{strong('Test mode:')} every unit of layer {s.layer} is on and "
+                                         "nothing is scaled; p has no effect here.</p>")
             else:
                 mult = 1 / (1 - s.p) if s.scale else 1.0
                 self.unit_text.object = (
-                    f"**Training, p = {s.p:.2f}:** {int(v.grid_dropped.sum())} of {m.width} units dropped "
-                    f"(×) for this example, {100 * v.frac_dropped:.1f}% over the whole batch; "
-                    f"survivors × {mult:.2f}.")
+                    f"<p>{strong(f'Training, p = {s.p:.2f}:')} {int(v.grid_dropped.sum())} of {m.width} units "
+                    f"dropped (×) for this example, {100 * v.frac_dropped:.1f}% over the whole batch; "
+                    f"survivors × {mult:.2f}.</p>")
             lim = float(max(np.abs(v.test_out).max(), np.abs(v.avg_out).max(), 1e-6)) * 1.08
             step = nice_step(2 * lim)                 # a round limit: the axes stay put while p moves
             lim = float(np.ceil(lim / step) * step)
@@ -145,8 +154,8 @@ class DropoutPage:
             verdict = ("close to 1: on average, training matches test" if abs(v.ratio - 1) < 0.1
                        else f"far from 1: training delivers about {v.ratio:.2f}× the test signal")
             self.readout_text.object = (
-                f"Slope of the cloud (average training ÷ test output): **{v.ratio:.2f}**, {verdict}. "
-                f"Relative error with K = {s.k}: **{v.rel_error:.3f}**.")
+                f"<p>Slope of the cloud (average training ÷ test output): {strong(f'{v.ratio:.2f}')}, "
+                f"{verdict}. Relative error with K = {s.k}: {strong(f'{v.rel_error:.3f}')}.</p>")
             self.ensemble.replace({"average of K thinned networks": (np.arange(1, ENS_MAX + 1), v.ensemble_err)})
             labels = [self._hist_label(i, h) for i, h in enumerate(v.hist_train)]
             notes = [f"mean {mt:.2g} train, {mte:.2g} test" for mt, mte in zip(
@@ -154,6 +163,7 @@ class DropoutPage:
             self.hists.update({"train": [h[:2] for h in v.hist_train], "test": [h[:2] for h in v.hist_test]},
                               notes=notes, layer_labels=labels)
             self.means.update({"train": v.layer_means["train"], "test": v.layer_means["test"]})
+        self.prefetch.schedule()
 
     @staticmethod
     def _hist_label(i, hist_train) -> str:

@@ -17,7 +17,7 @@ from deeptricks.ui import (CurveChart, LayerLineChart, control_label, note_alert
 from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.sources import set_data
 
-from .base import Coalesced, caption
+from .base import Coalesced, Prefetcher, caption
 from .state import ExplorableState
 from .residual_model import (
     BATCH, EVAL_EVERY, MAX_DEPTH, RUN_NAMES, SHALLOW_DEPTH, TRAIN_DEPTH_CAP, TRAIN_LR, TRAIN_STEPS,
@@ -147,6 +147,8 @@ class ResidualPage:
 
         self.update = Coalesced(self._update, with_changes=True)
         self.state.param.watch(self.update, [*NET_PARAMS, "residual"])
+        self.prefetch = Prefetcher(self.state, lambda v: self.state.model.compute(
+            v["depth"], v["norm"], v["activation"], v["gain"]), ["depth"])
         self.state.param.watch(self._sync_gain_slider, ["gain"])
         self._update({*NET_PARAMS, "residual"})
 
@@ -201,6 +203,7 @@ class ResidualPage:
                 self.change_text.object = self._change_text(v)
                 set_note(self.sigmoid_note, self._sigmoid_note(v))
                 set_note(self.growth_note, self._growth_note(v))
+        self.prefetch.schedule()
 
     @staticmethod
     def _set_halo(src: ColumnDataSource, chart: LayerLineChart, residual: bool) -> None:

@@ -9,7 +9,8 @@ component's ``name`` so browser tests can find them.
 from . import theme
 from .charts import CurveChart, LayerLineChart
 from .histograms import HistogramGrid
-from .layout import comparison, control_label, note_alert, page, section_title, set_note
+from .layout import (comparison, control_label, live_text, note_alert, page, section_title,
+                     set_note, strong)
 from .sanitize import Hist, clean, describe, fast_histogram, symlog
 from .units import UnitGrid
 from .urlsync import URLSync, coerce_query, serialize_value, url_sync
@@ -27,11 +28,13 @@ __all__ = [
     "control_label",
     "describe",
     "fast_histogram",
+    "live_text",
     "note_alert",
     "page",
     "section_title",
     "serialize_value",
     "set_note",
+    "strong",
     "symlog",
     "theme",
     "url_sync",

@@ -23,6 +23,14 @@ OK, FLOORED, CLAMPED_HIGH, CLAMPED_LOW, NONFINITE = (
     "circle", "inverted_triangle", "triangle", "inverted_triangle", "x")
 
 
+def flag_html(flags: list[str], keep_line: bool = False) -> str:
+    """The caption under a plot that says what it could not draw as is ("" when nothing);
+    ``keep_line``: an invisible line instead of nothing, so the caption's height never changes."""
+    if flags:
+        return '<div class="dt-flag">' + escape("; ".join(flags)) + "</div>"
+    return '<div class="dt-flag" style="visibility: hidden" aria-hidden="true">&nbsp;</div>' if keep_line else ""
+
+
 class _Chart(Viewer):
     """Shared figure, legend, ranges and caption of the line charts."""
 
@@ -105,16 +113,30 @@ class _Chart(Viewer):
     def __panel__(self):
         return self._layout
 
+    def steady_layout(self, left_px: int = 64) -> "_Chart":
+        """Keep the page still while the data moves: the flag caption keeps its line when
+        empty, and the plot keeps ``left_px`` for the y axis whatever width its tick labels
+        take. Appearing captions and resizing plots make the browser lay the whole page
+        out again (about 70 ms on the dropout page), and the content jumps under the
+        learner's eyes. Returns the chart."""
+        self._steady = True
+        self.figure.min_border_left = max(self.figure.min_border_left or 0, int(left_px))
+        self._show_flags(self.flags)
+        return self
+
+    _steady = False
+
     def _show_flags(self, flags: list[str]) -> None:
         self.flags = flags
         empty = bool(self.empty_note.text) and not any(len(src.data["x"]) for src in self.sources.values())
         if self.empty_note.visible != empty:
             self.empty_note.visible = empty
-        html = ('<div class="dt-flag">' + escape("; ".join(flags)) + "</div>") if flags else ""
+        html = flag_html(flags, keep_line=self._steady)
         if self._caption.object != html:
             self._caption.object = html
-        if self._caption.visible != bool(flags):
-            self._caption.visible = bool(flags)
+        visible = bool(html)
+        if self._caption.visible != visible:
+            self._caption.visible = visible
 
     def _padded_y(self, lo: float, hi: float) -> tuple[float, float]:
         """The y range for data in ``[lo, hi]``: padded, and rounded outwards to a coarse grid.
