@@ -159,3 +159,15 @@ def test_preserved_restores_the_model_even_when_the_block_fails():
             m.compute(6, gain=2.5, act="tanh")
             raise RuntimeError("boom")
     assert (m.gain, m.activation) == (1.0, "relu") and m.plain is plain and m.plain.depth == 5
+
+
+def test_no_prefetching_when_the_view_caches_are_off(monkeypatch, in_session):
+    monkeypatch.setenv("DEEPTRICKS_VIEW_CACHE", "0")
+    s, pf, seen, doc = in_session
+    doc.run_all()
+    seen.clear()
+    off = Prefetcher(s, seen.append, ["rate"])
+    s.rate = 0.6
+    off.schedule()
+    doc.run_all()
+    assert seen == [] and not off.enabled

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import weakref
 from functools import partial
 from typing import Callable, Sequence
@@ -83,7 +84,8 @@ class Prefetcher:
     moved on, and all prefetching waits while any session of the process has
     an update waiting (a class on one server keeps the CPU for real requests).
     Outside a server (tests, notebooks) :meth:`schedule` does nothing;
-    :meth:`neighbours` says what it would compute.
+    :meth:`neighbours` says what it would compute. ``DEEPTRICKS_VIEW_CACHE=0``
+    (no caches to fill) turns it off too.
     """
 
     def __init__(self, state: param.Parameterized, warm: Callable[[dict], None], controls: Sequence[str], *,
@@ -95,6 +97,7 @@ class Prefetcher:
         self.direction = 1                  # ...and which way
         self.generation = 0                 # bumped by every move: queued work for an older one is dropped
         self.done = 0                       # neighbours computed (for tests and benchmarks)
+        self.enabled = os.environ.get("DEEPTRICKS_VIEW_CACHE", "1") != "0"
         state.param.watch(self._moved, list(self.controls))
 
     def _moved(self, *events) -> None:
@@ -142,7 +145,7 @@ class Prefetcher:
     def schedule(self) -> None:
         """Queue the neighbours of the current setting (call at the end of a page update)."""
         doc = pn.state.curdoc
-        if doc is None or doc.session_context is None:
+        if not self.enabled or doc is None or doc.session_context is None:
             return
         todo = self.neighbours()
         if todo:
