@@ -29,3 +29,11 @@ def test_layer_stats_reports_collapse_and_overflow():
     s = layer_stats(np.zeros((4, 4)))
     assert s.std == 0 and s.frac_zero == 1 and s.finite
     assert not layer_stats(np.array([[np.inf, 1.0]])).finite
+
+
+def test_a_range_of_a_few_subnormals_still_bins():
+    # found by hypothesis: [0, 5e-324] is a valid range whose half-width underflows to 0
+    for dtype, tiny in ((np.float64, 5e-324), (np.float32, 1e-45)):
+        x = np.array([tiny, 0.0, tiny], dtype)
+        h = histogram(x, 0.0, float(dtype(tiny)), 10)
+        assert h.counts[0] == 1 and h.counts[-1] == 2 and h.under == h.over == h.nan == 0

@@ -59,3 +59,21 @@ def test_page_controls_answer_without_panels_50ms_wait():
     assert CONTROL_DEBOUNCE_MS < pn.widgets.FloatSlider._debounce
     assert slider._debounce == inner._debounce == CONTROL_DEBOUNCE_MS
     assert built.select(pn.widgets.Widget)
+
+
+def test_live_text_sets_panels_html_model_directly():
+    from html import unescape
+
+    from deeptricks.ui import live_text, strong
+
+    t = live_text("readout")
+    t.object = f"<p>{strong('Slope <1>:')} 0.93</p>"
+    assert t.object == "<p><strong>Slope &lt;1&gt;:</strong> 0.93</p>"
+    assert unescape(t.model.text) == t.object          # Panel's HTML model takes escaped HTML
+    changes = []
+    t.model.on_change("text", lambda attr, old, new: changes.append(new))
+    t.object = t.object                                 # the same text: nothing sent
+    assert changes == []
+    t.object = "<p>new</p>"
+    assert len(changes) == 1 and t.model.name == "readout"
+    assert pn.panel(t).object is t.model                # what a layout shows is that model

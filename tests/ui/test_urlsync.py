@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from panel.io.location import Location
 
 from deeptricks.ui import coerce_query, serialize_value, url_sync
+from deeptricks.ui.urlsync import flush_url_writes
 
 
 class State(param.Parameterized):
@@ -210,4 +211,27 @@ def test_url_sync_finds_an_embedded_sessions_args_by_itself():
         url_sync(state, ["p"], location=loc)
         assert state.p == 0.6
         state.p = 0.4
+        flush_url_writes(plain)                # in a session the write waits for the page's update
         assert query(loc)["p"] == "0.4"
+
+
+def test_in_a_session_the_url_write_joins_the_next_update():
+    from panel.io.state import set_curdoc
+
+    doc, _ctx = _session_doc({"p": [b"0.3"]})
+    ticks = []
+    doc.add_next_tick_callback = ticks.append          # the session's next tick, run by hand below
+    state = State()
+    with set_curdoc(doc):
+        loc = Location(search="?p=0.6")
+        url_sync(state, ["p"], location=loc)
+        state.p = 0.4
+        state.p = 0.5                                    # queued once, written with the latest value
+        assert query(loc)["p"] == "0.6" and len(ticks) == 1
+        flush_url_writes(doc)                            # what a page's update does in its hold
+        assert query(loc)["p"] == "0.5"
+        ticks.pop()()                                    # the fallback tick finds nothing left
+        assert query(loc)["p"] == "0.5"
+        state.p = 0.2                                    # no page update: the tick writes it
+        ticks.pop()()
+        assert query(loc)["p"] == "0.2"

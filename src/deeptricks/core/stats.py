@@ -37,10 +37,14 @@ def histogram(x: np.ndarray, lo: float, hi: float, bins: int = 50) -> Histogram:
     n_nan = int(np.isnan(x).sum()) if np.isnan(top) else 0
     # t = 1 + (x - lo) · bins / (hi - lo): under-range values fall below 1 and
     # truncate to slot 0, over-range ones clip to slot bins + 1.
-    s = (0.5 * bins) / (0.5 * hi - 0.5 * lo)     # halved: hi - lo may overflow near the float limit
+    half = 0.5 * hi - 0.5 * lo                   # halved: hi - lo may overflow near the float limit
+    s = (0.5 * bins) / half if half > 0 else np.inf
     with np.errstate(over="ignore", invalid="ignore"):
-        t = x * dt(s)
-        t += dt(1 - lo * s)
+        if np.isfinite(dt(s)):
+            t = x * dt(s)
+            t += dt(1 - lo * s)
+        else:   # a range so narrow (a few subnormals) that bins / width overflows: divide instead
+            t = (x.astype(np.float64) - lo) / (hi - lo) * bins + 1
     np.fmax(t, 0, out=t)          # fmax also turns NaN into 0 (counted apart below)
     np.fmin(t, bins + 1, out=t)
     idx = t.astype(np.intp)

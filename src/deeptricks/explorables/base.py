@@ -13,6 +13,8 @@ import panel as pn
 import param
 from panel.io.state import set_curdoc
 
+from deeptricks.ui.urlsync import flush_url_writes
+
 log = logging.getLogger(__name__)
 
 
@@ -59,6 +61,7 @@ class Coalesced:
         Coalesced.waiting.discard(self)
         with set_curdoc(doc), pn.io.hold(doc):
             self._flush()
+            flush_url_writes(doc)           # the address bar travels in the same message
 
     def _flush(self) -> None:
         changed, self.changed = self.changed, set()

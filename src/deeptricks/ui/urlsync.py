@@ -17,10 +17,13 @@ from __future__ import annotations
 import math
 import re
 import urllib.parse
+import weakref
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
 import panel as pn
 import param
+from panel.io.state import set_curdoc
 
 _TRUE = {"true", "1", "on", "yes", "y", "t"}
 _FALSE = {"false", "0", "off", "no", "n", "f"}
@@ -290,6 +293,23 @@ def embeddable(page: Callable[[], object]) -> Callable[[], object]:
     return build
 
 
+_QUEUED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+"""Per document, the URLSyncs whose state changed and whose URL is not written yet."""
+
+
+def flush_url_writes(doc) -> None:
+    """Write the URLs queued for ``doc`` now (a page calls this inside its update's hold, so
+    the URL travels in the same message as the plots)."""
+    for sync in _QUEUED.pop(doc, ()):
+        sync._write_url()
+
+
+def _flush_on_tick(doc) -> None:
+    if doc in _QUEUED:                      # no page update took them along
+        with set_curdoc(doc), pn.io.hold(doc):
+            flush_url_writes(doc)
+
+
 class URLSync:
     """Keeps chosen parameters of ``state`` and the URL query in step (see :func:`url_sync`).
 
@@ -381,7 +401,18 @@ class URLSync:
                 self._writing = False
 
     def _on_state(self, *events) -> None:
-        self._write_url()
+        """Follow the controls. In a server session the write joins the page's own update:
+        it is queued for the document and done inside the update's hold (see
+        :func:`flush_url_writes`), so one patch carries both; otherwise (no page update
+        coming, or outside a server) at once or on the next tick."""
+        doc = pn.state.curdoc
+        if doc is None or doc.session_context is None:
+            self._write_url()
+            return
+        pending = _QUEUED.setdefault(doc, set())
+        if self not in pending:
+            pending.add(self)
+            doc.add_next_tick_callback(partial(_flush_on_tick, doc))
 
     def _on_search(self, event) -> None:
         if self._writing:
