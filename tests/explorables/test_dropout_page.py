@@ -73,3 +73,13 @@ def test_url_query_is_clamped_or_ignored_with_a_note(query, expected, noted):
     for k, v in expected.items():
         assert values[k] == pytest.approx(v) if isinstance(v, float) else values[k] == v
     assert bool(notes) == noted
+
+
+def test_the_ensemble_axis_has_ticks_down_to_where_the_curve_goes():
+    built = DropoutPage(DropoutState(p=0.5))
+    fig = built.ensemble.figure
+    ticks = list(fig.yaxis[0].ticker.ticks)
+    lo, hi = fig.y_range.start, fig.y_range.end
+    assert all(lo <= t <= hi for t in ticks) and len(ticks) >= 3
+    low_point = float(np.min(built.ensemble.sources["average of K thinned networks"].data["y"]))
+    assert min(ticks) <= 2 * low_point              # a labelled tick near the bottom of the curve

@@ -12,6 +12,7 @@ from deeptricks.ui import (HistogramGrid, LayerLineChart, comparison, control_la
                            page as page_template, section_title, set_note, theme, url_sync)
 
 from deeptricks.ui.a11y import RadioButtonGroup
+from deeptricks.ui.charts import fit_log_ticks
 from deeptricks.ui.sources import set_data
 
 from .base import Coalesced, Prefetcher, caption
@@ -88,22 +89,7 @@ BATCH_OF_ONE = (
 )
 
 
-def _fit_log_ticks(fig) -> None:
-    """Ticks at powers of ten (and 2 and 5 on short ranges) inside a log axis' current range."""
-    lo, hi = fig.y_range.start, fig.y_range.end
-    if not (lo and hi and 0 < lo < hi):
-        return
-    a, b = int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi)))
-    mantissas = (1, 2, 5) if b - a <= 2 else (1,)
-    step = max(1, int(np.ceil((b - a) / 6)))
-    ticks = [m * 10.0 ** e for e in range(a, b + 1, step if len(mantissas) == 1 else 1) for m in mantissas
-             if lo <= m * 10.0 ** e <= hi]
-    ticker = fig.yaxis[0].ticker
-    if not isinstance(ticker, FixedTicker):
-        ticker = FixedTicker(ticks=ticks, minor_ticks=[])
-        fig.yaxis[0].ticker = ticker
-    elif list(ticker.ticks) != ticks:
-        ticker.ticks = ticks
+_fit_log_ticks = fit_log_ticks   # the name the other pages import
 
 
 _TITLES: dict = {}

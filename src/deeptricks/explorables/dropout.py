@@ -14,7 +14,7 @@ from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, UnitGrid, 
                            page as page_template, section_title, strong, theme, url_sync)
 
 from deeptricks.ui.a11y import RadioButtonGroup
-from deeptricks.ui.charts import nice_step
+from deeptricks.ui.charts import fit_log_ticks, nice_step
 from deeptricks.ui.sources import set_data
 
 from .base import Coalesced, Prefetcher, caption
@@ -157,6 +157,7 @@ class DropoutPage:
                 f"<p>Slope of the cloud (average training ÷ test output): {strong(f'{v.ratio:.2f}')}, "
                 f"{verdict}. Relative error with K = {s.k}: {strong(f'{v.rel_error:.3f}')}.</p>")
             self.ensemble.replace({"average of K thinned networks": (np.arange(1, ENS_MAX + 1), v.ensemble_err)})
+            fit_log_ticks(self.ensemble.figure)     # 0.2 and 0.1 too: Bokeh's own ticks stop at 0.5
             labels = [self._hist_label(i, h) for i, h in enumerate(v.hist_train)]
             notes = [f"mean {mt:.2g} train, {mte:.2g} test" for mt, mte in zip(
                 v.layer_means["train"], v.layer_means["test"])]

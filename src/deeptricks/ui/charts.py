@@ -8,7 +8,7 @@ from html import escape
 
 import numpy as np
 import panel as pn
-from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem, Range1d, Title
+from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, Legend, LegendItem, Range1d, Title
 from bokeh.plotting import figure
 from panel.io import hold
 from panel.viewable import Viewer
@@ -21,6 +21,24 @@ from .sources import set_data
 # Markers tell the reader which points are not drawn at their true value.
 OK, FLOORED, CLAMPED_HIGH, CLAMPED_LOW, NONFINITE = (
     "circle", "inverted_triangle", "triangle", "inverted_triangle", "x")
+
+
+def fit_log_ticks(fig) -> None:
+    """Ticks at powers of ten (and 2 and 5 on short ranges) inside a log axis' current range."""
+    lo, hi = fig.y_range.start, fig.y_range.end
+    if not (lo and hi and 0 < lo < hi):
+        return
+    a, b = int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi)))
+    mantissas = (1, 2, 5) if b - a <= 2 else (1,)
+    step = max(1, int(np.ceil((b - a) / 6)))
+    ticks = [m * 10.0 ** e for e in range(a, b + 1, step if len(mantissas) == 1 else 1) for m in mantissas
+             if lo <= m * 10.0 ** e <= hi]
+    ticker = fig.yaxis[0].ticker
+    if not isinstance(ticker, FixedTicker):
+        ticker = FixedTicker(ticks=ticks, minor_ticks=[])
+        fig.yaxis[0].ticker = ticker
+    elif list(ticker.ticks) != ticks:
+        ticker.ticks = ticks
 
 
 def flag_html(flags: list[str], keep_line: bool = False) -> str:
