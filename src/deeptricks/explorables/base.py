@@ -92,16 +92,15 @@ class Prefetcher:
     """
 
     def __init__(self, state: param.Parameterized, warm: Callable[[dict], None], controls: Sequence[str], *,
-                 delay_ms: int = 60, steps: dict[str, float] | None = None):
-        self.state, self.warm, self.controls = state, warm, tuple(controls)
+                 delay_ms: int = 60):
+        self.state, self.warm = state, warm
         self.delay_ms = int(delay_ms)
-        self.steps = dict(steps or {})
         self.last: str | None = None        # the control moved last...
         self.direction = 1                  # ...and which way
         self.generation = 0                 # bumped by every move: queued work for an older one is dropped
         self.done = 0                       # neighbours computed (for tests and benchmarks)
         self.enabled = os.environ.get("DEEPTRICKS_VIEW_CACHE", "1") != "0"
-        state.param.watch(self._moved, list(self.controls))
+        state.param.watch(self._moved, list(controls))
 
     def _moved(self, *events) -> None:
         self.generation += 1
@@ -117,8 +116,6 @@ class Prefetcher:
 
     def step(self, name: str) -> float | None:
         """The slider step of control ``name`` (``None``: not a stepped number)."""
-        if name in self.steps:
-            return self.steps[name]
         p = self.state.param[name]
         if isinstance(p, param.Integer):
             return 1
