@@ -64,9 +64,9 @@ def test_page_controls_answer_without_panels_50ms_wait():
 def test_live_text_sets_panels_html_model_directly():
     from html import unescape
 
-    from deeptricks.ui import live_text, strong
+    from deeptricks.ui import LiveText, strong
 
-    t = live_text("readout")
+    t = LiveText("readout")
     t.object = f"<p>{strong('Slope <1>:')} 0.93</p>"
     assert t.object == "<p><strong>Slope &lt;1&gt;:</strong> 0.93</p>"
     assert unescape(t.model.text) == t.object          # Panel's HTML model takes escaped HTML

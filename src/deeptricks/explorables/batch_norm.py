@@ -89,9 +89,6 @@ BATCH_OF_ONE = (
 )
 
 
-_fit_log_ticks = fit_log_ticks   # the name the other pages import
-
-
 _TITLES: dict = {}
 
 
@@ -177,7 +174,7 @@ class BatchNormPage:
         self.curve_fig.yaxis.axis_label = "spread across batches (log)"
         self.curve_fig.xaxis.ticker = FixedTicker(ticks=[2, 4, 8, 16, 32, 64, 128, 256, 512])
         theme.style_figure(self.curve_fig)
-        _fit_log_ticks(self.curve_fig)
+        fit_log_ticks(self.curve_fig)
         self.one_text = _readout("bn-one-text")
         self.batch_note = note_alert("bn-batch-note", alert_type="warning")
 
@@ -264,7 +261,7 @@ class BatchNormPage:
         if self.right_title.object != html:
             self.right_title.object = html
         self.spread.update({SPREAD_SERIES[0]: left.spread, SPREAD_SERIES[1]: right.spread if s.bn else []})
-        _fit_log_ticks(self.spread.figure)
+        fit_log_ticks(self.spread.figure)
         self.spread.figure.title.text = ("How different the examples still are, layer by layer"
                                          + (" (right-hand net in eval mode)" if kind == "eval" else ""))
         self.spread_text.object = self._spread_text(left, right, kind)
@@ -347,7 +344,7 @@ class BatchNormPage:
         s = self.state
         v = self._modes(self._values())
         self.modes.update({MODE_SERIES[0]: v.std_train, MODE_SERIES[1]: v.std_eval})
-        _fit_log_ticks(self.modes.figure)
+        fit_log_ticks(self.modes.figure)
         left = (1 - MOMENTUM) ** s.warmup
         worst = float(np.max(np.abs(np.log10(np.maximum(v.std_eval, 1e-300)))))
         if s.warmup == 0:

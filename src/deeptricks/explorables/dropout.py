@@ -10,7 +10,7 @@ import param
 from bokeh.models import ColumnDataSource, Range1d, Slope
 from bokeh.plotting import figure
 
-from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, UnitGrid, control_label, live_text,
+from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, UnitGrid, control_label, LiveText,
                            page as page_template, section_title, strong, theme, url_sync)
 
 from deeptricks.ui.a11y import RadioButtonGroup
@@ -92,7 +92,7 @@ class DropoutPage:
         self.dropped_source = ColumnDataSource({"col": [], "row": []}, name="dropout-dropped")
         self.units.figure.scatter("col", "row", source=self.dropped_source, marker="x", size=7,
                                   line_color="#8c959f", line_width=1.5, name="dropout-dropped-marks")
-        self.unit_text = live_text("dropout-unit-text")
+        self.unit_text = LiveText("dropout-unit-text")
 
         self.readout_source = ColumnDataSource({"test": [], "train": []}, name="dropout-readout")
         self.readout = figure(name="dropout-readout-figure", height=300, min_width=200,
@@ -106,7 +106,7 @@ class DropoutPage:
         self.readout.yaxis.axis_label = "training-time output, averaged over K masks"
         theme.style_figure(self.readout)
         self.readout.min_border_left = 64
-        self.readout_text = live_text("dropout-readout-text")
+        self.readout_text = LiveText("dropout-readout-text")
         self.ensemble = CurveChart(("average of K thinned networks",), name="dropout-ensemble",
                                    title="Distance from the full network as K grows",
                                    x_label="K, the number of thinned networks averaged",

@@ -12,13 +12,14 @@ from bokeh.plotting import figure
 from deeptricks.ui import (HistogramGrid, LayerLineChart, comparison, control_label, note_alert,
                            page as page_template, section_title, set_note, theme, url_sync)
 
+from deeptricks.ui.charts import fit_log_ticks
 from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.sources import set_data
 
 from .base import Coalesced, caption
 from .shared import shared
 from .state import ExplorableState
-from .batch_norm import _fit_log_ticks, _readout
+from .batch_norm import _readout
 from .batch_norm_model import fmt
 from .layer_norm_model import MAX_DEPTH, N_EXAMPLES, N_FEATURES, POOL, LayerNormModel
 
@@ -266,7 +267,7 @@ class LayerNormPage:
         for grid, col in ((self.left, plain), (self.right, layer)):
             grid.update({"values": col.hists}, notes=col.notes, alerts=col.alerts, layer_labels=col.labels)
         self.spread.update({SPREAD_SERIES[0]: plain.spread, SPREAD_SERIES[1]: layer.spread})
-        _fit_log_ticks(self.spread.figure)
+        fit_log_ticks(self.spread.figure)
         last = plain.summaries[s.depth - 1]
         if last.n_bad:
             plain_text = f"overflows (inf or nan) by layer {s.depth}"

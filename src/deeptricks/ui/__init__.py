@@ -9,7 +9,7 @@ component's ``name`` so browser tests can find them.
 from . import theme
 from .charts import CurveChart, LayerLineChart
 from .histograms import HistogramGrid
-from .layout import (comparison, control_label, live_text, note_alert, page, section_title,
+from .layout import (LiveText, comparison, control_label, note_alert, page, section_title,
                      set_note, strong)
 from .sanitize import Hist, clean, describe, fast_histogram, symlog
 from .units import UnitGrid
@@ -20,6 +20,7 @@ __all__ = [
     "Hist",
     "HistogramGrid",
     "LayerLineChart",
+    "LiveText",
     "URLSync",
     "UnitGrid",
     "clean",
@@ -28,7 +29,6 @@ __all__ = [
     "control_label",
     "describe",
     "fast_histogram",
-    "live_text",
     "note_alert",
     "page",
     "section_title",

@@ -41,12 +41,18 @@ def fit_log_ticks(fig) -> None:
         ticker.ticks = ticks
 
 
-def flag_html(flags: list[str], keep_line: bool = False) -> str:
-    """The caption under a plot that says what it could not draw as is ("" when nothing);
-    ``keep_line``: an invisible line instead of nothing, so the caption's height never changes."""
+def show_flags(caption: pn.pane.HTML, flags: list[str], keep_line: bool = False) -> None:
+    """Show ``flags`` (what a plot could not draw as is) in the ``caption`` pane under it;
+    hidden when there are none, or, with ``keep_line``, an invisible line so that the
+    caption's height never changes. Only what changed is sent."""
     if flags:
-        return '<div class="dt-flag">' + escape("; ".join(flags)) + "</div>"
-    return '<div class="dt-flag" style="visibility: hidden" aria-hidden="true">&nbsp;</div>' if keep_line else ""
+        html = '<div class="dt-flag">' + escape("; ".join(flags)) + "</div>"
+    else:
+        html = '<div class="dt-flag" style="visibility: hidden" aria-hidden="true">&nbsp;</div>' if keep_line else ""
+    if caption.object != html:
+        caption.object = html
+    if caption.visible != bool(html):
+        caption.visible = bool(html)
 
 
 class _Chart(Viewer):
@@ -149,12 +155,7 @@ class _Chart(Viewer):
         empty = bool(self.empty_note.text) and not any(len(src.data["x"]) for src in self.sources.values())
         if self.empty_note.visible != empty:
             self.empty_note.visible = empty
-        html = flag_html(flags, keep_line=self._steady)
-        if self._caption.object != html:
-            self._caption.object = html
-        visible = bool(html)
-        if self._caption.visible != visible:
-            self._caption.visible = visible
+        show_flags(self._caption, flags, keep_line=self._steady)
 
     def _padded_y(self, lo: float, hi: float) -> tuple[float, float]:
         """The y range for data in ``[lo, hi]``: padded, and rounded outwards to a coarse grid.

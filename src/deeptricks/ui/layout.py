@@ -96,13 +96,8 @@ class LiveText(Viewer):
         return self.pane
 
 
-def live_text(name: str, **kwargs) -> LiveText:
-    """A :class:`LiveText` named ``name``."""
-    return LiveText(name, **kwargs)
-
-
 def strong(text: str) -> str:
-    """``text`` in bold, HTML-escaped (for :func:`live_text`)."""
+    """``text`` in bold, HTML-escaped (for :class:`LiveText`)."""
     return f"<strong>{escape(str(text))}</strong>"
 
 

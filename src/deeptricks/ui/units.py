@@ -13,7 +13,7 @@ from panel.io import hold
 from panel.viewable import Viewer
 
 from . import theme
-from .charts import flag_html
+from .charts import show_flags
 from .histograms import _set_range
 from .sanitize import as_float_array
 from .sources import set_data
@@ -157,11 +157,7 @@ class UnitGrid(Viewer):
             set_data(self.source, data)
             _set_range(self.figure.x_range, -0.5, cols - 0.5)
             _set_range(self.figure.y_range, rows - 0.5, -0.5)
-            html = flag_html(flags, keep_line=self._steady)
-            if self._caption.object != html:
-                self._caption.object = html
-            if self._caption.visible != bool(html):
-                self._caption.visible = bool(html)
+            show_flags(self._caption, flags, keep_line=self._steady)
 
     _steady = False
 
@@ -169,7 +165,5 @@ class UnitGrid(Viewer):
         """Keep the flag caption's line when it is empty, so a flag that comes and goes as
         a slider moves does not shift the page (see ``_Chart.steady_layout``)."""
         self._steady = True
-        if not self.flags:
-            self._caption.object = flag_html([], keep_line=True)
-            self._caption.visible = True
+        show_flags(self._caption, self.flags, keep_line=True)
         return self
