@@ -13,9 +13,11 @@ Bokeh websocket, the document pulled, ``document_ready``.
 
 1. Warm-up: one session of every explorable opened, used and closed, so that imports,
    caches and the allocator's arenas are in place. Baseline = the server's RSS then.
-2. Per explorable: ``--per-app`` sessions opened together; (RSS with them open − RSS
-   before) ÷ sessions = the memory each learner costs; then closed, and the RSS once
-   the server has freed them.
+2. Per explorable: ``--per-app`` sessions opened together, then as many again; the
+   RSS growth ÷ sessions for the first group and for the second (the first also pays
+   for one-time growth of the allocator's arenas and buffers, the second only for the
+   sessions: the marginal memory of one more learner); then all closed, and the RSS
+   once the server has freed them.
 3. Soak: ``--soak`` sessions, five at a time over all explorables in turn; each one
    moves a slider, the dropout ones also press Play and the lab ones Start (so
    periodic callbacks are running when the tab closes), then closes. After the server
@@ -177,20 +179,26 @@ def main(argv=None) -> int:
         base_rss = server.rss_mb()
         print(f"\nserver RSS after warm-up (one session of each, closed): {base_rss:.0f} MB")
 
-        print(f"\nper session, {args.per_app} sessions of each explorable open at once:")
-        print(f"{'explorable':<11} {'RSS before':>10} {'RSS open':>9} {'per session':>11} "
-              f"{'RSS after close':>15} {'pages left':>10}")
+        n = args.per_app
+        print(f"\nper session: {n} sessions of each explorable opened together, then {n} more; "
+              f"the first {n} also pay for one-time growth (allocator arenas, buffers), the next {n} "
+              f"only for themselves")
+        print(f"{'explorable':<11} {'RSS before':>10} {f'{n} open':>9} {f'{2 * n} open':>9} "
+              f"{f'first {n}':>10} {f'next {n}':>10} {'RSS after close':>15} {'pages left':>10}")
         for route in routes:
             before = server.rss_mb()
-            sessions = run(open_many(server.base, route, args.per_app))
+            sessions = run(open_many(server.base, route, n))
             time.sleep(1.0)
             opened = server.rss_mb()
+            sessions += run(open_many(server.base, route, n))
+            time.sleep(1.0)
+            opened2 = server.rss_mb()
             run(close_all(sessions))
             counts = wait_freed(server)
             after = server.rss_mb()
-            per = (opened - before) / args.per_app
-            print(f"{route:<11} {before:>8.0f} MB {opened:>6.0f} MB {per:>8.1f} MB {after:>12.0f} MB "
-                  f"{pages_alive(counts):>10}")
+            print(f"{route:<11} {before:>7.0f} MB {opened:>6.0f} MB {opened2:>6.0f} MB "
+                  f"{(opened - before) / n:>7.1f} MB {(opened2 - opened) / n:>7.1f} MB "
+                  f"{after:>12.0f} MB {pages_alive(counts):>10}")
 
         soak_start = server.rss_mb()
         counts0 = live(server)

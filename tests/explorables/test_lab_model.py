@@ -223,3 +223,30 @@ def test_speed_meter():
     assert m.rate() == pytest.approx(300)
     m.reset()
     assert m.rate() == 0.0
+
+
+def _kept_rows(net) -> set:
+    """The batch sizes of every array the net's layers still hold."""
+    rows = set()
+    for m in net.modules():
+        for v in vars(m).values():
+            for a in (v if isinstance(v, list) else [v]):
+                if isinstance(a, np.ndarray) and a.ndim == 2:
+                    rows.add(a.shape[0])
+    return rows - {m.in_features for m in net.linears} - {2}     # weight matrices have these rows
+
+
+def test_probes_keep_no_activations_of_the_sets_they_look_at():
+    """A lab session would otherwise hold the test set's activations of every layer (~2.5 MB)."""
+    cfg = SMALL.replace(n_train=48, dropout=0.2)
+    r = Run(cfg)
+    n_test, n_grid = len(r.data.X_test), r.grid_n ** 2
+    assert _kept_rows(r.net) == set()                 # the initial evaluation kept nothing
+    r.step()
+    assert _kept_rows(r.net) <= {cfg.batch_size}      # a training step's own caches may stay
+    r.boundary()
+    pre = r.pre_activations_now()
+    r.lesion()
+    assert not _kept_rows(r.net) & {n_test, n_grid, cfg.n_train}
+    assert len(pre) == cfg.depth and pre[0].shape == (cfg.n_train, cfg.width)
+    assert r.step()                                   # and it trains on

@@ -21,6 +21,7 @@ from .module import Layer, as_batch, as_grad
 
 class ReLU(Layer):
     _y = None
+    _cache = ("_y",)
 
     def forward(self, x):
         self._y = np.maximum(as_batch(x), 0)
@@ -33,6 +34,7 @@ class ReLU(Layer):
 
 class Tanh(Layer):
     _y = None
+    _cache = ("_y",)
 
     def forward(self, x):
         self._y = np.tanh(as_batch(x))
@@ -45,6 +47,7 @@ class Tanh(Layer):
 
 class Sigmoid(Layer):
     _y = None
+    _cache = ("_y",)
 
     def forward(self, x):
         x = as_batch(x)

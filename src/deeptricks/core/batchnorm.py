@@ -42,6 +42,8 @@ ONE_EXAMPLE = (
 class BatchNorm(Layer):
     """Normalize each feature over the batch; learn ``gamma`` (scale) and ``beta`` (shift)."""
 
+    _cache = ("xhat", "_inv_std")
+
     def __init__(self, num_features: int, *, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, dtype=np.float64):
         super().__init__()

@@ -37,6 +37,8 @@ class Dropout(Layer):
     then only ever switches more units off.
     """
 
+    _cache = ("mask", "_shape")
+
     def __init__(self, p: float = 0.5, *, scale: bool = True, rng=None):
         super().__init__()
         self.p = check_p(p)

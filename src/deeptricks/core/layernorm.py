@@ -26,6 +26,8 @@ from .module import (Layer, as_batch, as_grad, check_bool, check_features, check
 class LayerNorm(Layer):
     """Normalize each example over its features; learn ``gamma`` and ``beta`` per feature."""
 
+    _cache = ("xhat", "_inv_std")
+
     def __init__(self, num_features: int, *, eps: float = 1e-5, affine: bool = True, dtype=np.float64):
         super().__init__()
         self.num_features = check_int(num_features, "num_features")

@@ -40,6 +40,8 @@ def init_std(init: str, fan_in: int, fan_out: int, gain: float = 1.0) -> float:
 class Linear(Layer):
     """Affine map ``y = x @ W + b`` with ``W`` of shape ``(in_features, out_features)``."""
 
+    _cache = ("_x",)
+
     def __init__(self, in_features: int, out_features: int, *, init: str = "he",
                  gain: float = 1.0, rng=None, bias: bool = True, dtype=np.float64):
         super().__init__()

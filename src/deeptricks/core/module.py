@@ -30,7 +30,13 @@ class CallOrderError(RuntimeError, ValueError):
 
 
 class Layer:
-    """Base class: no parameters, identity in both modes."""
+    """Base class: no parameters, identity in both modes.
+
+    ``_cache`` names the attributes in which ``forward`` keeps arrays for
+    ``backward`` (and the per-layer plots); :meth:`clear_cache` empties them.
+    """
+
+    _cache: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
@@ -63,6 +69,17 @@ class Layer:
     def zero_grad(self) -> None:
         for layer in self.modules():
             layer.grads = {}
+
+    def clear_cache(self) -> "Layer":
+        """Forget every array the last forward and backward kept, in this layer and below.
+
+        Frees their memory (a pass over a large batch keeps several arrays of
+        that batch's size per layer); ``backward`` then needs a new ``forward``.
+        """
+        for layer in self.modules():
+            for name in layer._cache:
+                setattr(layer, name, [] if isinstance(getattr(layer, name, None), list) else None)
+        return self
 
     def num_parameters(self) -> int:
         return sum(p.size for layer in self.modules() for p in layer.params.values())

@@ -94,6 +94,8 @@ class DeepNet(Sequential):
     ``linears``, ``norms`` (or ``None``) and ``dropouts``.
     """
 
+    _cache = (*Sequential._cache, "_input")
+
     def __init__(self, config: NetConfig, dtype=np.float64):
         c = config
         weights_rng, dropout_seq = np.random.SeedSequence(c.seed).spawn(2)

@@ -19,6 +19,8 @@ from .module import Layer, as_batch, as_grad
 class Residual(Layer):
     """Wrap ``block`` with a skip connection; the block must keep the input's shape."""
 
+    _cache = ("block_output", "identity_grad", "block_grad")
+
     def __init__(self, block: Layer):
         super().__init__()
         if not isinstance(block, Layer):

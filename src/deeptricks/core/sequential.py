@@ -16,6 +16,8 @@ from .module import CallOrderError, Layer, as_batch
 
 
 class Sequential(Layer):
+    _cache = ("outputs", "grad_outputs", "grad_input")
+
     def __init__(self, *layers: Layer):
         super().__init__()
         for i, layer in enumerate(layers):

@@ -74,13 +74,18 @@ class Trainer:
         return idx
 
     def evaluate(self, X, y) -> tuple[float, float]:
-        """Loss and accuracy in eval mode (the net is put back in training mode after)."""
+        """Loss and accuracy in eval mode.
+
+        The net is put back in training mode after, and keeps no cache of this
+        pass (a whole data set's activations, which the next step would replace).
+        """
         self.net.eval()
         try:
             logits = self.net.forward(X)
             return self.loss_fn.forward(logits, y), accuracy(logits, y)
         finally:
             self.net.train()
+            self.net.clear_cache()
 
     def _stop(self, what: str) -> None:
         self.stopped = True

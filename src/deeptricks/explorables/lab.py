@@ -264,9 +264,27 @@ def _title_html(text: str, color: str) -> str:
     return f'<div class="dt-section-title" style="border-left-color:{color}">{escape(text)}</div>'
 
 
-def _half(*objs, title_pane) -> pn.Column:
+def _half(*objs, title_pane, visible: bool = True) -> pn.Column:
     return pn.Column(title_pane, *objs, css_classes=["dt-half"], sizing_mode="stretch_width",
-                     stylesheets=[theme.stylesheet()])
+                     stylesheets=[theme.stylesheet()], visible=visible)
+
+
+def _percentile_chart(tag: str) -> BatchCurveChart:
+    """15th/50th/85th percentile of one block's pre-activations over training (net ``tag``)."""
+    color, band = (A_COLOR, theme.SKY_BLUE) if tag == "a" else (B_COLOR, theme.ORANGE)
+    chart = BatchCurveChart(("85th", "50th", "15th"), name=f"lab-pct-{tag}", title="",
+                            y_label="pre-activation", height=250, colors=(band, color, band),
+                            empty_text=WINDOW_NOTE)
+    for s_name in ("85th", "15th"):
+        chart.lines[s_name].glyph.line_width = 1.5
+    return chart
+
+
+def _grad_chart(tag: str) -> BatchCurveChart:
+    """‖dL/dW‖ of the first, middle and last block over training (net ``tag``)."""
+    return BatchCurveChart(("first block", "middle block", "last block"), name=f"lab-grad-{tag}",
+                           title="", y_label="‖dL/dW‖", log_y=True, log_floor=1e-30, height=250,
+                           colors=(theme.GREEN, theme.PURPLE, theme.BLACK), empty_text=WINDOW_NOTE)
 
 
 def _pair(left: pn.Column, right: pn.Column, name: str) -> pn.FlexBox:
@@ -309,8 +327,9 @@ class LabPage:
         self.step_button.on_click(lambda e: self.step())
         self.reset_button.on_click(lambda e: self.reset())
 
-        # decision boundaries
-        self.boundaries = [BoundaryView("a", "A"), BoundaryView("b", "B")]
+        # decision boundaries (B's views, here and below, are built the first time compare mode is on:
+        # most learners never turn it on, and they are a third of the page's models; see _build_b)
+        self.boundaries = [BoundaryView("a", "A")]
         self.boundary_titles = [section_title("", A_COLOR), section_title("", B_COLOR)]
 
         # curves: A solid, B dashed in compare mode (see _style_curves)
@@ -322,18 +341,8 @@ class LabPage:
                                    y_range=(0.0, 1.02), height=230, empty_text=CURVE_NOTE)
 
         # inside the network, per net
-        self.pct = [BatchCurveChart(("85th", "50th", "15th"), name=f"lab-pct-{t}", title="",
-                                    y_label="pre-activation", height=250, colors=colors,
-                                    empty_text=WINDOW_NOTE)
-                    for t, colors in (("a", (theme.SKY_BLUE, A_COLOR, theme.SKY_BLUE)),
-                                      ("b", (theme.ORANGE, B_COLOR, theme.ORANGE)))]
-        for c in self.pct:
-            for s_name in ("85th", "15th"):
-                c.lines[s_name].glyph.line_width = 1.5
-        self.grad = [BatchCurveChart(("first block", "middle block", "last block"), name=f"lab-grad-{t}",
-                                     title="", y_label="‖dL/dW‖", log_y=True, log_floor=1e-30, height=250,
-                                     colors=(theme.GREEN, theme.PURPLE, theme.BLACK), empty_text=WINDOW_NOTE)
-                     for t in ("a", "b")]
+        self.pct = [_percentile_chart("a")]
+        self.grad = [_grad_chart("a")]
         self.pct_titles = [section_title("", A_COLOR), section_title("", B_COLOR)]
         self.grad_now = LayerLineChart(("A", "B"), name="lab-grad-now", log_y=True,
                                        title="Gradient norm per block, last 10 steps",
@@ -341,10 +350,7 @@ class LabPage:
                                        colors=(A_COLOR, B_COLOR), empty_text=WINDOW_NOTE)
         self.hists = [HistogramGrid(("pre-activations",), name="lab-hist", n_panels=N_HIST,
                                     x_label="pre-activation", row_height=48,
-                                    colors=(A_COLOR,)),
-                      HistogramGrid(("A", "B"), name="lab-hist2", n_panels=N_HIST,
-                                    x_label="pre-activation", row_height=48,
-                                    colors=(A_COLOR, B_COLOR))]
+                                    colors=(A_COLOR,))]
         self.lesion = LayerLineChart(("A", "B"), name="lab-lesion", title="Test accuracy with one block deleted",
                                      x_label="deleted block", y_label="test accuracy", y_range=(0.0, 1.04),
                                      height=260, colors=(A_COLOR, B_COLOR))
@@ -356,12 +362,16 @@ class LabPage:
         self.lesion_text = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 8),
                                             name="lab-lesion-text", disable_math=True)
 
-        self.boundary_halves = [
-            _half(self.boundaries[i].pane, title_pane=self.boundary_titles[i]) for i in (0, 1)]
-        self.pct_halves = [_half(self.pct[i], title_pane=self.pct_titles[i]) for i in (0, 1)]
+        # B's halves start empty and hidden; _build_b fills them
+        self.boundary_halves = [_half(self.boundaries[0].pane, title_pane=self.boundary_titles[0]),
+                                _half(title_pane=self.boundary_titles[1], visible=False)]
+        self.pct_halves = [_half(self.pct[0], title_pane=self.pct_titles[0]),
+                           _half(title_pane=self.pct_titles[1], visible=False)]
         self.grad_halves = [_half(self.grad[i], title_pane=pn.pane.HTML("", margin=0, height=0))
+                            if i == 0 else _half(title_pane=pn.pane.HTML("", margin=0, height=0), visible=False)
                             for i in (0, 1)]
-        self.hist_boxes = [pn.Column(h, sizing_mode="stretch_width", margin=0) for h in self.hists]
+        self.hist_boxes = [pn.Column(self.hists[0], sizing_mode="stretch_width", margin=0),
+                           pn.Column(sizing_mode="stretch_width", margin=0, visible=False)]
         self.curves_box = pn.Column(self.loss, self.acc, css_classes=["dt-half"], sizing_mode="stretch_width",
                                     stylesheets=[theme.stylesheet()], name="lab-curves")
         self.top = pn.FlexBox(self.boundary_halves[0], self.curves_box, gap="8px 20px", flex_wrap="wrap",
@@ -467,6 +477,8 @@ class LabPage:
         self._sent_stat = [0, 0]
         self._tick_count = 0
         with pn.io.hold():
+            if compare:
+                self._build_b()
             self._style_curves(compare)
             for i, r in enumerate(ses.runs):
                 self.boundaries[i].set_data(r.data, r.extent)
@@ -504,6 +516,20 @@ class LabPage:
                 if ch.legend is not None:
                     ch.legend.visible = compare
             self._push(slow=True, lesion=True, boundary=True)
+
+    def _build_b(self) -> None:
+        """Net B's views, the first time they are needed (they then stay, hidden in single mode)."""
+        if len(self.boundaries) > 1:
+            return
+        self.boundaries.append(BoundaryView("b", "B"))
+        self.pct.append(_percentile_chart("b"))
+        self.grad.append(_grad_chart("b"))
+        self.hists.append(HistogramGrid(("A", "B"), name="lab-hist2", n_panels=N_HIST,
+                                        x_label="pre-activation", row_height=48, colors=(A_COLOR, B_COLOR)))
+        self.boundary_halves[1].append(self.boundaries[1].pane)
+        self.pct_halves[1].append(self.pct[1])
+        self.grad_halves[1].append(self.grad[1])
+        self.hist_boxes[1].append(self.hists[1])
 
     def _label(self, i: int) -> str:
         ses = self.session

@@ -257,6 +257,11 @@ class Run:
         finally:
             self.net.train()
 
+    def _forget(self) -> None:
+        """Drop the arrays a probe's eval pass left in the net: looking keeps no memory
+        (a lab session would otherwise hold a test set's activations for every layer)."""
+        self.net.clear_cache()
+
     def _chunk_rows(self) -> int:
         w = self.config.width
         return 10**9 if w >= 128 else max(32, _BLAS_ONE_THREAD // (w * w) - 1)
@@ -273,6 +278,7 @@ class Run:
             logits = np.concatenate([self._eval_forward(self.grid[i:i + rows])
                                      for i in range(0, len(self.grid), rows)])
             p = softmax(logits)[:, 1]
+        self._forget()
         return np.where(np.isfinite(p), p, 0.5).reshape(self.grid_n, self.grid_n)
 
     def pre_activations_now(self) -> list[np.ndarray]:
@@ -282,7 +288,9 @@ class Run:
         statistics alone, so looking never changes the training run.
         """
         self._eval_forward(self.trainer.X_train)
-        return [a.copy() for a in self.net.pre_activations()]
+        out = [a.copy() for a in self.net.pre_activations()]
+        self._forget()
+        return out
 
     def lesion(self) -> tuple[float, np.ndarray]:
         """Test accuracy of the whole net, and with each block deleted in turn.
@@ -313,6 +321,7 @@ class Run:
                         correct[j] += np.count_nonzero(np.argmax(logits, axis=1) == t)
         finally:
             net.train()
+            self._forget()
         acc = correct / max(len(X), 1)
         full, accs = acc[0], acc[1:]
         return float(full), np.array(accs, float)

@@ -4,9 +4,12 @@ Every component creates its Bokeh figures once; its ``update`` methods only
 replace data-source contents and move ranges, so pages stay smooth while a
 slider is dragged. Bokeh models carry ``name=`` values derived from the
 component's ``name`` so browser tests can find them.
+
+Importing this package makes Bokeh's property containers lighter
+(:mod:`deeptricks.ui.lean`; ``DEEPTRICKS_LEAN_BOKEH=0`` leaves them alone).
 """
 
-from . import theme
+from . import lean, theme
 from .charts import CurveChart, LayerLineChart
 from .histograms import HistogramGrid
 from .layout import (LiveText, comparison, control_label, note_alert, page, section_title,
@@ -14,6 +17,8 @@ from .layout import (LiveText, comparison, control_label, note_alert, page, sect
 from .sanitize import Hist, clean, describe, fast_histogram, symlog
 from .units import UnitGrid
 from .urlsync import URLSync, coerce_query, serialize_value, url_sync
+
+lean.install()
 
 __all__ = [
     "CurveChart",
