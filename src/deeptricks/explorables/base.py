@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import weakref
 from functools import partial
 from typing import Callable, Sequence
@@ -193,10 +194,36 @@ def _closed_socket_handler(loop, context) -> None:
     loop.default_exception_handler(context)
 
 
+def server_loop() -> asyncio.AbstractEventLoop | None:
+    """The server's event loop, from any thread; ``None`` outside a server.
+
+    Bokeh 3.10 (with Panel 1.10, on Python 3.12+) builds a session's document
+    and runs its locked callbacks on worker threads, where asyncio has no
+    current loop: the loop is then found through the session's application
+    context.
+    """
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    ctx = getattr(pn.state.curdoc, "session_context", None)
+    app_ctx = getattr(getattr(ctx, "server_context", None), "application_context", None)
+    loop = getattr(app_ctx, "io_loop", None)
+    loop = getattr(loop, "asyncio_loop", loop)
+    if isinstance(loop, asyncio.AbstractEventLoop):
+        return loop
+    if threading.current_thread() is threading.main_thread():
+        try:
+            return asyncio.get_event_loop_policy().get_event_loop()
+        except RuntimeError:
+            return None
+    return None
+
+
 def install_closed_socket_handler() -> None:
-    """Install :func:`_closed_socket_handler` on the current event loop (once)."""
-    loop = asyncio.get_event_loop()
-    if loop.get_exception_handler() is not _closed_socket_handler:
+    """Install :func:`_closed_socket_handler` on the server's event loop (once)."""
+    loop = server_loop()
+    if loop is not None and loop.get_exception_handler() is not _closed_socket_handler:
         loop.set_exception_handler(_closed_socket_handler)
 
 
@@ -295,9 +322,8 @@ def _schedule_trim(delay_s: float = 2.0) -> None:
     global _trim_pending
     if _trim_pending:
         return
-    try:
-        loop = asyncio.get_event_loop()
-    except RuntimeError:
+    loop = server_loop()
+    if loop is None:
         return
 
     def run():
@@ -309,7 +335,7 @@ def _schedule_trim(delay_s: float = 2.0) -> None:
         release_free_memory()
 
     _trim_pending = True
-    loop.call_later(delay_s, run)
+    loop.call_soon_threadsafe(loop.call_later, delay_s, run)
 
 
 def live_objects() -> dict[str, int]:
@@ -338,10 +364,13 @@ def live_objects() -> dict[str, int]:
     from panel.io import document as pdoc
     from panel.io.state import state
 
-    for name, reg in (("panel.change_callbacks", state._change_callbacks),
-                      ("panel.write_futures", pdoc._WRITE_FUTURES), ("panel.write_msgs", pdoc._WRITE_MSGS),
-                      ("panel.write_tasks", pdoc._write_tasks), ("panel.views", state._views)):
-        if len(reg):
+    registries = {"panel.change_callbacks": getattr(state, "_change_callbacks", None),
+                  "panel.views": getattr(state, "_views", None)}
+    # module-level names differ between Panel versions (1.10 has no _WRITE_MSGS but _WRITE_EVENTS)
+    for attr in ("_WRITE_FUTURES", "_WRITE_MSGS", "_WRITE_EVENTS", "_write_tasks"):
+        registries["panel." + attr.strip("_").lower()] = getattr(pdoc, attr, None)
+    for name, reg in registries.items():
+        if reg is not None and len(reg):
             counts[name] = len(reg)
     return dict(counts)
 

@@ -58,7 +58,31 @@ def install() -> bool:
     _Container.__init__ = _init
     _Container._register_owner = _register_owner
     _Container._unregister_owner = _unregister_owner
+    if not _works():                     # a Bokeh that uses ``_owners`` some other way: leave it alone
+        uninstall()
+        return False
     return True
+
+
+def _works() -> bool:
+    """In-place changes to a model's list and to a data source still reach the document."""
+    try:
+        from bokeh.document import Document
+        from bokeh.models import ColumnDataSource, Div
+
+        doc, seen = Document(), []
+        div, src = Div(tags=[1]), ColumnDataSource(data={"x": [0.0]})
+        doc.add_root(div)
+        doc.add_root(src)
+        doc.on_change(seen.append)
+        div.tags.append(2)
+        src.stream({"x": [1.0]})
+        old = div.tags
+        div.tags = []
+        old.append(3)                    # no longer owned: no event
+        return len(seen) == 3 and isinstance(old._owners, tuple) and not old._owners
+    except Exception:
+        return False
 
 
 def uninstall() -> None:
