@@ -42,3 +42,34 @@ def test_freezing_start_up_objects_moves_them_out_of_collections():
 
 def test_freed_memory_is_handed_back_without_error():
     base.release_free_memory()                        # glibc: malloc_trim; elsewhere nothing
+
+
+def test_the_server_loop_is_found_from_a_worker_thread(monkeypatch):
+    """Bokeh 3.10 builds documents on worker threads, where asyncio has no current loop."""
+    import asyncio
+    import threading
+    from types import SimpleNamespace
+
+    import panel as pn
+    from panel.io.state import set_curdoc
+
+    loop = asyncio.new_event_loop()
+    doc = SimpleNamespace(session_context=SimpleNamespace(server_context=SimpleNamespace(
+        application_context=SimpleNamespace(io_loop=SimpleNamespace(asyncio_loop=loop)))))
+    found = {}
+
+    def worker():
+        found["bare"] = base.server_loop()              # no session: nothing to find, no error
+        with set_curdoc(doc):
+            found["session"] = base.server_loop()
+            base.install_closed_socket_handler()
+
+    try:
+        t = threading.Thread(target=worker)
+        t.start()
+        t.join()
+        assert found == {"bare": None, "session": loop}
+        assert loop.get_exception_handler() is base._closed_socket_handler
+    finally:
+        loop.close()
+    assert pn.state.curdoc is None or pn.state.curdoc is not doc
