@@ -204,3 +204,48 @@ def test_plain_list_is_first_series(rng):
     g = HistogramGrid("values", n_panels=2)
     g.update_from_values(layers(rng, 2))
     assert len(g.row(1, "values")["left"]) == 40
+
+
+def _hists(rng, n=5):
+    return {"train": [np.histogram(rng.normal(size=300) * (i + 1), bins=20) for i in range(n)],
+            "test": [np.histogram(rng.normal(size=300), bins=20) for i in range(n)]}
+
+
+def _drawn(grid):
+    out = {s: {k: np.asarray(v).tolist() for k, v in src.data.items()} for s, src in grid.sources.items()}
+    out["labels"] = dict(grid.label_source.data)
+    out["x"] = (grid.figure.x_range.start, grid.figure.x_range.end)
+    out["height"] = grid.figure.height
+    return out
+
+
+def test_a_keyed_update_draws_exactly_what_an_unkeyed_one_draws_and_is_laid_out_once(rng):
+    from deeptricks.ui import histograms
+
+    h = _hists(rng)
+    notes = [f"note {i}" for i in range(5)]
+    plain = HistogramGrid(("train", "test"), name="plan-test", n_panels=4)
+    plain.update(h, notes=notes)
+    a = HistogramGrid(("train", "test"), name="plan-test", n_panels=4)
+    b = HistogramGrid(("train", "test"), name="plan-test", n_panels=4)
+    before = len(histograms._PLANS)
+    a.update(h, notes=notes, key=("setting", 1))
+    assert len(histograms._PLANS) == before + 1
+    b.update({"train": [], "test": []}, key=("setting", 1))      # the key alone decides: same bars
+    assert len(histograms._PLANS) == before + 1
+    assert _drawn(a) == _drawn(plain) == _drawn(b)
+    assert a.sources["train"].data["top"] is b.sources["train"].data["top"]   # one layout, shared
+    assert a.row_text == plain.row_text and a.shown_layers == plain.shown_layers
+
+
+def test_the_grid_settings_are_part_of_the_key(rng):
+    h = _hists(rng)
+    a = HistogramGrid(("train", "test"), name="plan-test2", n_panels=4)
+    b = HistogramGrid(("train", "test"), name="plan-test2", n_panels=4, x_mode="per_layer")
+    a.update(h, key="k")
+    b.update(h, key="k")
+    ref = HistogramGrid(("train", "test"), name="plan-test2", n_panels=4, x_mode="per_layer")
+    ref.update(h)
+    assert _drawn(b) == _drawn(ref) and _drawn(a) != _drawn(b)
+    a.x_mode = "per_layer"                                           # a redraw keeps the key
+    assert _drawn(a) == _drawn(ref)

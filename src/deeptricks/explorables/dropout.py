@@ -161,8 +161,10 @@ class DropoutPage:
             labels = [self._hist_label(i, h) for i, h in enumerate(v.hist_train)]
             notes = [f"mean {mt:.2g} train, {mte:.2g} test" for mt, mte in zip(
                 v.layer_means["train"], v.layer_means["test"])]
+            # the same setting, the same bars: laid out once per process (see HistogramGrid.update)
+            key = tuple(getattr(s, c) for c in VIEW_CONTROLS) if VIEWS.enabled else None
             self.hists.update({"train": [h[:2] for h in v.hist_train], "test": [h[:2] for h in v.hist_test]},
-                              notes=notes, layer_labels=labels)
+                              notes=notes, layer_labels=labels, key=key)
             self.means.update({"train": v.layer_means["train"], "test": v.layer_means["test"]})
         self.prefetch.schedule()
 

@@ -9,6 +9,7 @@ numbers) and its own height scale, like a small panel of its own.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from html import escape
 
@@ -29,6 +30,8 @@ BAR_HEIGHT = 0.68
 """Bars fill this share of a row's height; the label line sits above them."""
 AXIS_PX = 44        # room for the x axis and its label below the rows
 TOP_PX = 4
+PLAN_CACHE_SIZE = 128     # laid-out grids remembered per process, by the key a page gives (see update)
+_PLANS: OrderedDict = OrderedDict()
 
 _BAR_COLUMNS = ("left", "right", "bottom", "top", "count", "share", "lo", "hi", "layer")
 _TEXT_COLUMNS = ("x", "y", "text", "color", "align")
@@ -227,6 +230,7 @@ class HistogramGrid(Viewer):
         notes: Sequence[str | None] | None = None,
         alerts: Sequence[bool] | None = None,
         layer_labels: Sequence[str] | None = None,
+        key=None,
     ) -> None:
         """Show precomputed histograms.
 
@@ -235,17 +239,38 @@ class HistogramGrid(Viewer):
         A plain list is taken as the first series. ``notes``/``alerts``/
         ``layer_labels`` are per layer (all layers, not only the shown ones);
         an alert note is drawn in the warning colour.
+
+        ``key``, when given, must determine ``hists``, ``notes``, ``alerts``
+        and ``layer_labels`` (a page passes the setting its cached view was
+        computed for). The columns drawn for it are then remembered, for every
+        grid of this name in the process: the sessions of a class asking for
+        the same setting lay the bars out once.
         """
         with hold():
-            self._update(hists, notes, alerts, layer_labels)
+            self._update(hists, notes, alerts, layer_labels, key)
 
-    def _update(self, hists, notes, alerts, layer_labels) -> None:
+    def _update(self, hists, notes, alerts, layer_labels, key=None) -> None:
         hists = self._as_mapping(hists)
+        self._last = ("hists", (hists,), dict(notes=notes, alerts=alerts, layer_labels=layer_labels, key=key))
+        if key is None:
+            self._apply(self._plan(hists, notes, alerts, layer_labels))
+            return
+        plan_key = (key, self.name, self.series, self.n_panels, self.row_height, self.x_mode,
+                    self.normalize, tuple(self.layers or ()))
+        plan = _PLANS.get(plan_key)
+        if plan is None:
+            plan = _PLANS[plan_key] = self._plan(hists, notes, alerts, layer_labels)
+            if len(_PLANS) > PLAN_CACHE_SIZE:
+                _PLANS.popitem(last=False)
+        else:
+            _PLANS.move_to_end(plan_key)
+        self._apply(plan)
+
+    def _plan(self, hists, notes, alerts, layer_labels) -> dict:
+        """Everything drawn for these histograms (data columns, ranges, texts), computed, not yet shown."""
         unknown = [s for s in hists if s not in self.series]
         n_layers = max((len(v) for v in hists.values()), default=0)
-        self._last = ("hists", (hists,), dict(notes=notes, alerts=alerts, layer_labels=layer_labels))
         shown = self.select_layers(n_layers)
-        self.shown_layers = shown
         flags: list[str] = []
         if unknown:
             flags.append("unknown series ignored: " + ", ".join(unknown))
@@ -312,12 +337,24 @@ class HistogramGrid(Viewer):
             texts["text"] += [label, note]
             texts["color"] += [theme.TEXT, theme.WARN if alert else theme.MUTED]
             texts["align"] += ["left", "right"]
+        return {
+            "bars": {s: {c: (np.concatenate(v) if v else np.zeros(0)) for c, v in bars[s].items()}
+                     for s in self.series},
+            "texts": texts, "row_text": row_text, "flags": flags, "shown": shown, "n_layers": n_layers,
+            "baselines": {"x0": [x0] * n, "x1": [x1] * n, "y": [float(n - 1 - k) for k in range(n)]},
+            "x": (x0, x1), "n": n, "lo_hi": (lo, hi), "per_layer": per_layer, "log": log,
+        }
+
+    def _apply(self, plan: dict) -> None:
+        """Show a :meth:`_plan` (only the columns that changed reach the browser)."""
+        (x0, x1), n, (lo, hi) = plan["x"], plan["n"], plan["lo_hi"]
+        per_layer, log = plan["per_layer"], plan["log"]
+        self.shown_layers = plan["shown"]
         for s in self.series:
-            data = {c: (np.concatenate(v) if v else np.zeros(0)) for c, v in bars[s].items()}
-            set_data(self.sources[s], data)
-        set_data(self.label_source, texts)
-        set_data(self.baseline_source, {"x0": [x0] * n, "x1": [x1] * n, "y": [float(n - 1 - k) for k in range(n)]})
-        self.row_text = row_text
+            set_data(self.sources[s], plan["bars"][s])
+        set_data(self.label_source, plan["texts"])
+        set_data(self.baseline_source, plan["baselines"])
+        self.row_text = plan["row_text"]
 
         fig = self.figure
         _set_range(fig.x_range, x0, x1)
@@ -336,8 +373,8 @@ class HistogramGrid(Viewer):
             ticks = _symlog_ticks(lo, hi, max_ticks=6)
             if list(self._sym_ticker.ticks) != ticks:
                 self._sym_ticker.ticks = ticks
-        self.flags = flags
-        self._render_caption(n_layers)
+        self.flags = list(plan["flags"])
+        self._render_caption(plan["n_layers"])
 
     def _clean_hist(self, entry, where: str, flags: list[str]) -> tuple[np.ndarray, np.ndarray]:
         if entry is None:
