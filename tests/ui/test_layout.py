@@ -1,4 +1,5 @@
 import panel as pn
+import pytest
 
 from deeptricks.ui import comparison, note_alert, page, section_title, set_note, theme
 
@@ -77,3 +78,45 @@ def test_live_text_sets_panels_html_model_directly():
     t.object = "<p>new</p>"
     assert len(changes) == 1 and t.model.name == "readout"
     assert pn.panel(t).object is t.model                # what a layout shows is that model
+
+
+@pytest.mark.parametrize("md, html", [
+    ("**Without BatchNorm** the spread", "<p><strong>Without BatchNorm</strong> the spread</p>"),
+    ("Choose *residual* under *Your net*.", "<p>Choose <em>residual</em> under <em>Your net</em>.</p>"),
+    ("use `x + F(x)` & <b>not</b> 2*3*4 or a * b",
+     "<p>use <code>x + F(x)</code> &amp; &lt;b&gt;not&lt;/b&gt; 2*3*4 or a * b</p>"),
+    ("one\n\ntwo **2**", "<p>one</p><p>two <strong>2</strong></p>"),
+    ("", ""),
+])
+def test_inline_markdown(md, html):
+    from deeptricks.ui.layout import inline_markdown
+
+    assert inline_markdown(md) == html
+
+
+def test_inline_markdown_agrees_with_panels_markdown_pane_on_what_the_pages_write():
+    """The live read-outs used to be Markdown panes: the same text must come out the same."""
+    import re
+    from html import unescape
+
+    from deeptricks.ui.layout import inline_markdown
+
+    for md in ["**Eval mode:** all 20 batches give the same value (spread 0).",
+               "Block 1 receives **3.2e-05 ×** the gradient that block 50 receives in the **plain** net.",
+               "**Your net is plain:** it has no shortcut. Choose *residual* under *Your net* to add it."]:
+        pane = pn.pane.Markdown(md, disable_math=True)
+        rendered = unescape(pane.get_root().text)
+        squash = lambda h: re.sub(r"\s+", " ", re.sub(r"<p[^>]*>", "<p>", h)).strip()
+        assert squash(inline_markdown(md)) in squash(rendered)
+
+
+def test_live_markdown_keeps_the_markdown_and_sends_html():
+    from html import unescape
+
+    from deeptricks.ui import LiveMarkdown
+
+    t = LiveMarkdown("readout", font_size=14)
+    t.object = "**A** and *b*"
+    assert t.object == "**A** and *b*"
+    assert unescape(t.model.text) == "<p><strong>A</strong> and <em>b</em></p>"
+    assert t.model.styles["font-size"] == "14px"

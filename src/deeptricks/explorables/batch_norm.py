@@ -8,7 +8,7 @@ import param
 from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, Legend, LegendItem, Range1d, Span
 from bokeh.plotting import figure
 
-from deeptricks.ui import (HistogramGrid, LayerLineChart, comparison, control_label, note_alert,
+from deeptricks.ui import (HistogramGrid, LayerLineChart, LiveMarkdown, comparison, control_label, note_alert,
                            page as page_template, section_title, set_note, theme, url_sync)
 
 from deeptricks.ui.a11y import RadioButtonGroup
@@ -99,9 +99,9 @@ def _title_html(text: str, color: str) -> str:
     return _TITLES[(text, color)]
 
 
-def _readout(name: str) -> pn.pane.Markdown:
-    return pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 8, 4, 8), name=name,
-                            styles={"font-size": "14px"}, disable_math=True)
+def _readout(name: str) -> LiveMarkdown:
+    """The live text under a plot (rewritten on every move: no Markdown pane, see LiveText)."""
+    return LiveMarkdown(name, margin=(0, 8, 4, 8), font_size=14)
 
 
 class BatchNormPage:

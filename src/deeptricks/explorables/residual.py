@@ -12,7 +12,7 @@ import param
 from bokeh.core.properties import value
 from bokeh.models import ColumnDataSource, CustomJSTickFormatter, FixedTicker, LegendItem
 
-from deeptricks.ui import (CurveChart, LayerLineChart, control_label, note_alert, page as page_template,
+from deeptricks.ui import (CurveChart, LayerLineChart, LiveMarkdown, control_label, note_alert, page as page_template,
                            section_title, set_note, theme, url_sync)
 from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.sources import set_data
@@ -447,10 +447,9 @@ class ResidualPage:
                              name="residual")
 
 
-def _readout(name: str) -> pn.pane.Markdown:
-    """The live numbers under a plot."""
-    return pn.pane.Markdown("", sizing_mode="stretch_width", margin=(2, 8, 4, 8), name=name,
-                            disable_math=True, styles={"font-size": "14px", "color": theme.TEXT})
+def _readout(name: str) -> LiveMarkdown:
+    """The live numbers under a plot (rewritten on every move: no Markdown pane, see LiveText)."""
+    return LiveMarkdown(name, margin=(2, 8, 4, 8), font_size=14)
 
 
 def _log_ticks(lo: float, hi: float) -> list[float]:

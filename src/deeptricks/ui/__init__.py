@@ -12,7 +12,7 @@ Importing this package makes Bokeh's property containers lighter
 from . import lean, theme
 from .charts import CurveChart, LayerLineChart
 from .histograms import HistogramGrid
-from .layout import (LiveText, comparison, control_label, note_alert, page, section_title,
+from .layout import (LiveMarkdown, LiveText, comparison, control_label, note_alert, page, section_title,
                      set_note, strong)
 from .sanitize import Hist, clean, describe, fast_histogram, symlog
 from .units import UnitGrid
@@ -25,6 +25,7 @@ __all__ = [
     "Hist",
     "HistogramGrid",
     "LayerLineChart",
+    "LiveMarkdown",
     "LiveText",
     "URLSync",
     "UnitGrid",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 import panel as pn
@@ -94,6 +95,45 @@ class LiveText(Viewer):
 
     def __panel__(self):
         return self.pane
+
+
+_CODE = re.compile(r"`([^`]+)`")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_ITALIC = re.compile(r"(?<![\w*])\*(?![\s*])(.+?)(?<![\s*])\*(?![\w*])")
+
+
+def inline_markdown(text: str) -> str:
+    """The Markdown the pages' live read-outs use, as HTML: ``**bold**``, ``*italic*``,
+    ```code```, and paragraphs split by blank lines. Everything else is text (escaped)."""
+    out = []
+    for para in re.split(r"\n\s*\n", str(text)):
+        if para.strip():
+            h = escape(para.strip(), quote=False)
+            h = _ITALIC.sub(r"<em>\1</em>", _BOLD.sub(r"<strong>\1</strong>", _CODE.sub(r"<code>\1</code>", h)))
+            out.append(f"<p>{h}</p>")
+    return "".join(out)
+
+
+class LiveMarkdown(LiveText):
+    """A :class:`LiveText` written in the pages' inline Markdown (see :func:`inline_markdown`):
+    ``.object`` is the Markdown, the browser gets the HTML. For read-outs that change on
+    every slider move, where a Markdown pane would render on the server each time."""
+
+    def __init__(self, name: str, margin=(0, 8, 4, 8), font_size: int = 15, **kwargs):
+        super().__init__(name, margin=margin, **kwargs)
+        self._source = ""
+        if font_size != 15:
+            self.model.styles = {"font-size": f"{int(font_size)}px"}
+
+    @property
+    def object(self) -> str:
+        return self._source
+
+    @object.setter
+    def object(self, markdown: str) -> None:
+        if markdown != self._source:
+            self._source = markdown
+            LiveText.object.fset(self, inline_markdown(markdown))
 
 
 def strong(text: str) -> str:
