@@ -25,7 +25,7 @@ from bokeh.models import (ColorBar, ColumnDataSource, HoverTool, LinearColorMapp
 from bokeh.plotting import figure
 
 from deeptricks.core import DATASETS, NORMS, OPTIMIZERS
-from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, control_label, note_alert,
+from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, LiveMarkdown, control_label, note_alert,
                            page as page_template, section_title, set_note, theme, url_sync)
 from deeptricks.ui.a11y import RadioButtonGroup
 
@@ -312,8 +312,8 @@ class LabPage:
         self._started_at: float | None = None
 
         # status, notes and buttons
-        self.status = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(4, 8), name="lab-status",
-                                       styles={"font-size": "15px"}, disable_math=True)
+        # rewritten at every training tick: set on Panel's HTML model, not rendered from Markdown each time
+        self.status = LiveMarkdown("lab-status", margin=(4, 8))
         self.stop_note = note_alert("lab-stop-note", alert_type="danger")
         self.preset_box = pn.pane.Alert("", alert_type="info", visible=False, sizing_mode="stretch_width",
                                         name="lab-preset-caption", margin=(4, 5))
@@ -359,8 +359,7 @@ class LabPage:
                             for t, c in (("a", A_COLOR), ("b", B_COLOR))]
         for span in self.lesion_full:
             self.lesion.figure.add_layout(span)
-        self.lesion_text = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 8),
-                                            name="lab-lesion-text", disable_math=True)
+        self.lesion_text = LiveMarkdown("lab-lesion-text", margin=(0, 8))
 
         # B's halves start empty and hidden; _build_b fills them
         self.boundary_halves = [_half(self.boundaries[0].pane, title_pane=self.boundary_titles[0]),
