@@ -101,7 +101,7 @@ def serve(args) -> None:
     prefix = "/" + args.prefix.strip("/") if args.prefix.strip("/") else ""
     print(f"deeptricks: open http://{shown}:{args.port}{prefix}/", flush=True)
     from deeptricks.explorables.base import (debug_patterns, freeze_startup_objects, log_session_freed,
-                                             on_session_created)
+                                             on_session_created, resolve_bokeh_settings)
     pn.state.on_session_created(on_session_created)
     pn.state.on_session_destroyed(log_session_freed)
     lifetime_ms = max(100, int(args.session_lifetime * 1000))
@@ -109,6 +109,7 @@ def serve(args) -> None:
     for e in EXPLORABLES:                 # import every page's code now, then keep it out of the
         importlib.import_module(e.module)  # garbage collector's full passes (before any session)
     import panel.io.server  # noqa: F401
+    resolve_bokeh_settings()
     freeze_startup_objects()
     pn.serve(routes, port=args.port, address=args.address, websocket_origin=origins, prefix=prefix,
              num_procs=args.num_procs, show=args.show, title=titles, verbose=False,

@@ -73,3 +73,25 @@ def test_the_server_loop_is_found_from_a_worker_thread(monkeypatch):
     finally:
         loop.close()
     assert pn.state.curdoc is None or pn.state.curdoc is not doc
+
+
+def test_bokeh_settings_read_per_message_are_resolved_once_with_the_same_values(monkeypatch):
+    from bokeh.settings import SettingProvenance, settings
+
+    names = base._HOT_SETTINGS
+    before = {n: getattr(settings, n)() for n in names}
+    monkeypatch.setenv("BOKEH_PRETTY", "true")        # the environment still decides, once
+    pretty = settings.pretty()                         # what Bokeh makes of it
+    try:
+        fixed = base.resolve_bokeh_settings()
+        assert fixed == {**before, "pretty": pretty} and pretty != before["pretty"]
+        for n in names:
+            value, provenance = getattr(settings, n).get_value_with_provenance()
+            assert provenance is SettingProvenance.USER_SET and value == fixed[n]
+        monkeypatch.setenv("BOKEH_PRETTY", "false")   # not read again
+        assert settings.pretty() == pretty
+    finally:
+        for n in names:
+            getattr(settings, n).unset_value()
+    monkeypatch.delenv("BOKEH_PRETTY")
+    assert {n: getattr(settings, n)() for n in names} == before

@@ -120,3 +120,21 @@ def test_live_markdown_keeps_the_markdown_and_sends_html():
     assert t.object == "**A** and *b*"
     assert unescape(t.model.text) == "<p><strong>A</strong> and <em>b</em></p>"
     assert t.model.styles["font-size"] == "14px"
+
+
+def test_page_controls_leave_panels_busy_bookkeeping_alone(monkeypatch):
+    """A slider move does not record a process-wide busy event (costly with many sessions)."""
+    from panel.io.state import state
+
+    from deeptricks.ui.layout import page
+
+    slider = pn.widgets.FloatSlider(label="p", start=0, end=1)
+    outside = pn.widgets.FloatSlider(label="q", start=0, end=1)      # not on a page: Panel as usual
+    page("T", "intro", [slider], [])
+    recorded = []
+    monkeypatch.setattr(state, "_add_busy_event", lambda event_id: recorded.append(event_id))
+    monkeypatch.setattr(state, "_remove_busy_event", lambda event_id: None)
+    slider._process_events({"value": 0.3})
+    assert slider.value == 0.3 and recorded == []
+    outside._process_events({"value": 0.4})
+    assert outside.value == 0.4 and len(recorded) == 1
