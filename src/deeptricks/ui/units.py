@@ -125,7 +125,7 @@ class UnitGrid(Viewer):
         v = as_float_array(values)
         n = v.size
         rows, cols = self._shape(n)
-        idx = np.arange(n)
+        idx, col, row, blank = self._layout_columns(n, cols)
         finite = np.isfinite(v)
         lo, hi = self.mapper.low, self.mapper.high
         # Non-finite values get the end colour of the side they belong to; NaN shows as top.
@@ -134,13 +134,13 @@ class UnitGrid(Viewer):
         n_high = int(np.count_nonzero(finite & (v > hi)))
         n_low = int(np.count_nonzero(finite & (v < lo)))
         data = {
-            "col": idx % cols,
-            "row": idx // cols,
+            "col": col,
+            "row": row,
             "unit": idx,
             "value": np.where(finite, v, 0.0),
             "shown": shown,
             # the hover's value is finite; a non-finite unit says what it really was
-            "note": ([""] * n if not n_bad else
+            "note": (blank if not n_bad else
                      ["" if ok else f" (really {theme.fmt_num(x)})" for ok, x in zip(finite, v)]),
         }
         flags = []
@@ -160,6 +160,15 @@ class UnitGrid(Viewer):
             show_flags(self._caption, flags, keep_line=self._steady)
 
     _steady = False
+    _columns_for = None
+
+    def _layout_columns(self, n: int, cols: int):
+        """Unit index, column, row and blank notes for ``n`` units: the same objects while ``n``
+        stays, so sending only what changed (``set_data``) sees them unchanged at once."""
+        if self._columns_for is None or self._columns_for[0] != (n, cols):
+            idx = np.arange(n)
+            self._columns_for = ((n, cols), (idx, idx % cols, idx // cols, [""] * n))
+        return self._columns_for[1]
 
     def steady_layout(self) -> "UnitGrid":
         """Keep the flag caption's line when it is empty, so a flag that comes and goes as
