@@ -366,9 +366,9 @@ class LabPage:
                                 _half(title_pane=self.boundary_titles[1], visible=False)]
         self.pct_halves = [_half(self.pct[0], title_pane=self.pct_titles[0]),
                            _half(title_pane=self.pct_titles[1], visible=False)]
-        self.grad_halves = [_half(self.grad[i], title_pane=pn.pane.HTML("", margin=0, height=0))
-                            if i == 0 else _half(title_pane=pn.pane.HTML("", margin=0, height=0), visible=False)
-                            for i in (0, 1)]
+        no_title = lambda: pn.pane.HTML("", margin=0, height=0)   # noqa: E731
+        self.grad_halves = [_half(self.grad[0], title_pane=no_title()),
+                            _half(title_pane=no_title(), visible=False)]
         self.hist_boxes = [pn.Column(self.hists[0], sizing_mode="stretch_width", margin=0),
                            pn.Column(sizing_mode="stretch_width", margin=0, visible=False)]
         self.curves_box = pn.Column(self.loss, self.acc, css_classes=["dt-half"], sizing_mode="stretch_width",
