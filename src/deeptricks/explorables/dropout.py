@@ -57,6 +57,10 @@ class DropoutState(ExplorableState):
         super().__init__(**params)
         self.model, self.model_lock = shared(DropoutModel)
 
+    def view_key(self) -> tuple:
+        """The current setting of the controls the views depend on (the views' cache key)."""
+        return tuple(getattr(self, name) for name in VIEW_CONTROLS)
+
     def views(self, **values):
         """The data every plot shows, for the current controls (or for ``values`` of them
         where given: the prefetcher asks for a neighbouring setting)."""
@@ -162,7 +166,7 @@ class DropoutPage:
             notes = [f"mean {mt:.2g} train, {mte:.2g} test" for mt, mte in zip(
                 v.layer_means["train"], v.layer_means["test"])]
             # the same setting, the same bars: laid out once per process (see HistogramGrid.update)
-            key = tuple(getattr(s, c) for c in VIEW_CONTROLS) if VIEWS.enabled else None
+            key = s.view_key() if VIEWS.enabled else None
             self.hists.update({"train": [h[:2] for h in v.hist_train], "test": [h[:2] for h in v.hist_test]},
                               notes=notes, layer_labels=labels, key=key)
             self.means.update({"train": v.layer_means["train"], "test": v.layer_means["test"]})

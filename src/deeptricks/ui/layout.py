@@ -78,20 +78,25 @@ class LiveText(Viewer):
 
     def __init__(self, name: str, margin=(0, 8, 4, 8), **kwargs):
         super().__init__(name=name)
-        self._html = ""
+        self._source = ""
         self.model = _PanelHTML(text="", sizing_mode="stretch_width", stylesheets=[_LIVE_TEXT_CSS],
                                 name=name, margin=margin, run_scripts=False, **kwargs)
         self.pane = pn.pane.Bokeh(self.model, sizing_mode="stretch_width", margin=0)
 
+    @staticmethod
+    def _to_html(text: str) -> str:
+        return text
+
     @property
     def object(self) -> str:
-        return self._html
+        return self._source
 
     @object.setter
-    def object(self, html: str) -> None:
-        if html != self._html:
-            self._html = html
-            self.model.text = escape(html)        # the model takes escaped HTML, as Panel's pane sends it
+    def object(self, text: str) -> None:
+        if text != self._source:
+            self._source = text
+            # the model takes escaped HTML, as Panel's pane sends it
+            self.model.text = escape(self._to_html(text))
 
     def __panel__(self):
         return self.pane
@@ -119,21 +124,12 @@ class LiveMarkdown(LiveText):
     ``.object`` is the Markdown, the browser gets the HTML. For read-outs that change on
     every slider move, where a Markdown pane would render on the server each time."""
 
+    _to_html = staticmethod(inline_markdown)
+
     def __init__(self, name: str, margin=(0, 8, 4, 8), font_size: int = 15, **kwargs):
         super().__init__(name, margin=margin, **kwargs)
-        self._source = ""
         if font_size != 15:
             self.model.styles = {"font-size": f"{int(font_size)}px"}
-
-    @property
-    def object(self) -> str:
-        return self._source
-
-    @object.setter
-    def object(self, markdown: str) -> None:
-        if markdown != self._source:
-            self._source = markdown
-            LiveText.object.fset(self, inline_markdown(markdown))
 
 
 def strong(text: str) -> str:
@@ -214,6 +210,9 @@ session computes only its latest values, once per turn of the event loop), so
 that wait only adds latency to every slider step."""
 
 
+_VALUE_EVENTS = ("value", "value_throttled", "active", "clicks")
+
+
 def quicken(layout) -> None:
     """Set every widget in ``layout`` to wait :data:`CONTROL_DEBOUNCE_MS` instead of Panel's 50 ms,
     and to leave its value changes out of Panel's "busy" bookkeeping.
@@ -226,5 +225,3 @@ def quicken(layout) -> None:
         w._debounce = CONTROL_DEBOUNCE_MS
         w._busy__ignore = [*type(w)._busy__ignore, *_VALUE_EVENTS]
 
-
-_VALUE_EVENTS = ("value", "value_throttled", "active", "clicks")
