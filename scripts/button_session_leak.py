@@ -2,14 +2,22 @@
 """Reproduce an upstream problem: with Panel 1.10 and Bokeh 3.10 (what Python 3.12+ installs), a
 session in which any Button was clicked is never discarded after its tab closes.
 
-    python scripts/button_session_leak.py        # prints what the server logged about discarding
+    python scripts/button_session_leak.py              # prints what the server logged about discarding
+    python scripts/button_session_leak.py --workaround # the same app, calling deeptricks' workaround
 
 It serves a bare Panel app (one Button with an ``on_click`` handler, nothing from deeptricks)
 with ``panel serve --unused-session-lifetime 1000``, opens two sessions with the websocket
 client of ``benchmarks/load.py``, clicks the button in the second, closes both and waits.
 With Panel 1.9 / Bokeh 3.9 both sessions are discarded. With Panel 1.10 / Bokeh 3.10 the second
-one is "scheduled to discard but came back to life" again and again: one of Bokeh's locked
-document callbacks never finishes, so the session's expiration stays blocked.
+one is "scheduled to discard but came back to life" again and again.
+
+The cause: the click records a Panel "busy" event, and the first such event starts Panel's
+process-wide cleanup ``PeriodicCallback``. Bokeh 3.10 runs the click handler on a worker
+thread; off the loop thread ``PeriodicCallback.start`` reschedules itself as a next-tick
+callback of the session, which Bokeh again runs on a worker thread, and so on forever. There
+is always one such callback in flight, and each blocks the session's expiration.
+``deeptricks.explorables.base.start_busy_cleanup_on_loop`` starts the cleanup on the loop
+thread instead; ``--workaround`` calls it from the app and both sessions are freed.
 """
 
 from __future__ import annotations
@@ -30,6 +38,11 @@ import panel as pn
 button = pn.widgets.Button(label="Press me")
 button.on_click(lambda event: None)
 pn.Column(button).servable()
+"""
+
+WORKAROUND = """
+from deeptricks.explorables.base import start_busy_cleanup_on_loop
+start_busy_cleanup_on_loop()
 """
 
 
@@ -54,7 +67,7 @@ def main() -> int:
         port = sock.getsockname()[1]
     with tempfile.TemporaryDirectory() as tmp:
         app = Path(tmp) / "app.py"
-        app.write_text(APP)
+        app.write_text(APP + (WORKAROUND if "--workaround" in sys.argv[1:] else ""))
         proc = subprocess.Popen([sys.executable, "-m", "panel", "serve", str(app), "--port", str(port),
                                  "--address", "127.0.0.1", "--unused-session-lifetime", "1000",
                                  "--check-unused-sessions", "500", "--log-level", "debug"],

@@ -95,3 +95,65 @@ def test_bokeh_settings_read_per_message_are_resolved_once_with_the_same_values(
             getattr(settings, n).unset_value()
     monkeypatch.delenv("BOKEH_PRETTY")
     assert {n: getattr(settings, n)() for n in names} == before
+
+
+def test_panels_busy_cleanup_starts_as_a_loop_task_not_a_session_callback():
+    """Panel 1.10 + Bokeh 3.10: started from a session's worker thread, Panel's busy-event
+    cleanup rescheduled itself on the session forever, which kept the session alive
+    (scripts/button_session_leak.py). Started by deeptricks it runs on the loop, tied to
+    no session; Panel 1.9 has no such cleanup and nothing is started."""
+    import asyncio
+    import threading
+    from types import SimpleNamespace
+
+    import panel as pn
+    from panel.io.state import _state, set_curdoc
+
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever, daemon=True)
+    runner.start()
+    scheduled = []                                    # what reached the session: must stay empty
+    doc = SimpleNamespace(
+        session_context=SimpleNamespace(server_context=SimpleNamespace(
+            application_context=SimpleNamespace(io_loop=SimpleNamespace(asyncio_loop=loop)))),
+        add_next_tick_callback=scheduled.append, add_periodic_callback=scheduled.append)
+    has_cleanup = hasattr(pn.state, "_schedule_busy_cleanup")
+    assert getattr(_state, "_busy_cleanup_scheduled", None) is None
+
+    def worker():
+        with set_curdoc(doc):                         # a session's event handler, off the loop
+            base.start_busy_cleanup_on_loop()
+
+    try:
+        t = threading.Thread(target=worker)
+        t.start()
+        t.join()
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0.05), loop).result(5)
+        cleanup = getattr(_state, "_busy_cleanup_scheduled", None)
+        if not has_cleanup:
+            assert cleanup is None
+            return
+        assert cleanup is not None and cleanup.running
+        assert isinstance(cleanup._cb, asyncio.Task) and cleanup._cb.get_loop() is loop
+        assert cleanup._doc is None
+
+        def click():                                  # what a button click records, from a worker
+            with set_curdoc(doc):
+                pn.state._add_busy_event("click")
+                pn.state._remove_busy_event("click")
+
+        t = threading.Thread(target=click)
+        t.start()
+        t.join()
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0.05), loop).result(5)
+        assert scheduled == []
+        assert _state._busy_cleanup_scheduled is cleanup
+    finally:
+        cleanup = getattr(_state, "_busy_cleanup_scheduled", None)
+        if cleanup is not None:
+            loop.call_soon_threadsafe(cleanup.stop)
+            _state._busy_cleanup_scheduled = None
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0.05), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join(5)
+        loop.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import threading
@@ -40,6 +41,7 @@ class Coalesced:
         if doc is not None and doc.session_context is not None:
             install_closed_socket_handler()   # `panel serve apps/*.py` too, not only `deeptricks serve`
             install_tcp_nodelay()
+            start_busy_cleanup_on_loop()
 
     def __call__(self, *events) -> None:
         self.changed.update(e.name for e in events if getattr(e, "name", None))
@@ -227,6 +229,39 @@ def install_closed_socket_handler() -> None:
         loop.set_exception_handler(_closed_socket_handler)
 
 
+def start_busy_cleanup_on_loop() -> None:
+    """Start Panel's process-wide busy-event cleanup from the server's event loop thread.
+
+    Works around a Panel 1.10 / Bokeh 3.10 bug (Python 3.12+) that kept every
+    session in which a button was clicked alive forever. A button click (any
+    Bokeh event) records a "busy" event, and the first one starts a periodic
+    cleanup callback. Bokeh 3.10 runs event handlers on worker threads, and off
+    the loop thread ``PeriodicCallback.start`` reschedules itself as a next-tick
+    callback of the session, which again runs on a worker thread, and so on
+    without end. Each of those callbacks blocks the session's expiration, so
+    the session is never discarded (and the loop spins). Started once here, on
+    the loop thread with no current document, the cleanup is an ordinary
+    asyncio task and later events find it running. Panel versions without
+    ``_schedule_busy_cleanup`` (1.9) need nothing; ``scripts/button_session_leak.py``
+    shows the bug with a bare Panel app.
+    """
+    from panel.io.state import _state
+
+    schedule = getattr(pn.state, "_schedule_busy_cleanup", None)
+    if schedule is None or getattr(_state, "_busy_cleanup_scheduled", None) is not None:
+        return
+    loop = server_loop()
+    if loop is None:
+        return
+
+    def start() -> None:
+        if _state._busy_cleanup_scheduled is None:
+            schedule()
+
+    # A fresh context: no current document, so the callback is not tied to a session.
+    loop.call_soon_threadsafe(start, context=contextvars.Context())
+
+
 def install_tcp_nodelay() -> None:
     """Send the server's websocket frames at once: set ``TCP_NODELAY`` on every Bokeh
     websocket when it opens (once per process; later connections get it).
@@ -257,9 +292,11 @@ def install_tcp_nodelay() -> None:
 
 def on_session_created(session_context) -> None:
     """``pn.state.on_session_created`` hook of ``deeptricks serve`` (every page, the
-    index too): :func:`install_closed_socket_handler` and :func:`install_tcp_nodelay`."""
+    index too): :func:`install_closed_socket_handler`, :func:`install_tcp_nodelay` and
+    :func:`start_busy_cleanup_on_loop`."""
     install_closed_socket_handler()
     install_tcp_nodelay()
+    start_busy_cleanup_on_loop()
 
 
 def _libc():
