@@ -6,10 +6,12 @@ slider is dragged. Bokeh models carry ``name=`` values derived from the
 component's ``name`` so browser tests can find them.
 
 Importing this package makes Bokeh's property containers lighter
-(:mod:`deeptricks.ui.lean`; ``DEEPTRICKS_LEAN_BOKEH=0`` leaves them alone).
+(:mod:`deeptricks.ui.lean`; ``DEEPTRICKS_LEAN_BOKEH=0`` leaves them alone) and
+Panel's panes build their wrapping layout only when asked for it
+(:mod:`deeptricks.ui.lean_panes`; ``DEEPTRICKS_LEAN_PANEL=0``).
 """
 
-from . import lean, theme
+from . import lean, lean_panes, theme
 from .charts import CurveChart, LayerLineChart
 from .histograms import HistogramGrid
 from .layout import (LiveMarkdown, LiveText, comparison, control_label, note_alert, page, section_title,
@@ -19,6 +21,7 @@ from .units import UnitGrid
 from .urlsync import URLSync, coerce_query, serialize_value, url_sync
 
 lean.install()
+lean_panes.install()
 
 __all__ = [
     "CurveChart",
