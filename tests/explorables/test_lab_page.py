@@ -107,8 +107,10 @@ def test_changing_the_architecture_mid_training_rebuilds_and_keeps_running(built
 
 def test_compare_mode_shows_b_and_overlays_the_curves(built):
     pg = built
-    assert not pg.boundary_halves[1].visible and not pg.loss.lines["B train"].visible
+    assert len(pg.boundary_halves) == 1 and not pg.loss.lines["B train"].visible   # B's views: not yet built
+    assert len(pg.pct_pair) == len(pg.grad_pair) == len(pg.hist_area) == 1
     pg.state.param.update(compare=True, b_norm="layer", b_depth=4)
+    assert len(pg.pct_pair) == len(pg.grad_pair) == len(pg.hist_area) == 2
     ses = pg.session
     assert ses.compare and ses.runs[1].config.norm == "layer" and ses.runs[1].config.depth == 4
     assert pg.boundary_halves[1].visible and pg.loss.lines["B train"].visible
@@ -120,9 +122,10 @@ def test_compare_mode_shows_b_and_overlays_the_curves(built):
     assert n_points(pg.loss, "B train") == n_points(pg.loss, "train") > 1
     pg.pause()
     assert len(pg.lesion.sources["B"].data["x"]) == 4 and len(pg.lesion.sources["A"].data["x"]) == 3
-    assert pg.hist_boxes[1].visible and not pg.hist_boxes[0].visible
+    assert pg.hists[1].__panel__().visible and not pg.hists[0].__panel__().visible
     pg.state.compare = False
     assert not pg.session.compare and not pg.boundary_halves[1].visible
+    assert pg.hists[0].__panel__().visible and not pg.hists[1].__panel__().visible
 
 
 def test_divergence_stops_with_a_visible_message_and_finite_sources(built):

@@ -45,6 +45,17 @@ def test_layer_chart_log_floors_non_positive():
     assert c.flags == [] and not c._caption.visible
 
 
+def test_the_flag_caption_is_made_only_when_a_chart_first_flags_something():
+    c = LayerLineChart(("a",), log_y=True)
+    c.update({"a": [1.0, 2.0]})
+    assert c._caption_pane is None and list(c._layout) == [c.pane]     # nothing to say: no pane
+    c.update({"a": [1.0, 0.0]})
+    assert c._caption_pane is not None and list(c._layout) == [c.pane, c._caption_pane]
+    assert c._caption.visible and "drawn at" in c._caption.object
+    c.update({"a": [1.0, 2.0]})
+    assert not c._caption.visible and len(c._layout) == 2                # then hidden, not removed
+
+
 def test_log_floor_caps_decades_and_fixed_floor():
     c = LayerLineChart("g", log_y=True, max_decades=10)
     c.update({"g": [1.0, 1e-40]})

@@ -117,6 +117,19 @@ def test_fewer_layers_clears_rows_and_shrinks(rng):
     assert len(g.label_source.data["text"]) == 4   # a label and a note per row
 
 
+def test_a_grid_told_not_to_remember_keeps_no_values_and_draws_the_same(rng):
+    vals = {"train": layers(rng, 3)}
+    kept, not_kept = (HistogramGrid("train", n_panels=3) for _ in range(2))
+    kept.update_from_values(vals)
+    not_kept.update_from_values(vals, remember=False)
+    assert kept._last is not None and not_kept._last is None
+    for i in range(3):
+        assert {k: list(v) for k, v in kept.row(i).items()} == {k: list(v) for k, v in not_kept.row(i).items()}
+    before = {k: list(v) for k, v in not_kept.row(0).items()}
+    not_kept.x_mode = "per_layer"          # nothing to re-bin: the rows stay until the next update
+    assert {k: list(v) for k, v in not_kept.row(0).items()} == before
+
+
 def test_shared_and_per_layer_ranges(rng):
     vals = {"train": layers(rng, 4, growth=10.0)}
     g = HistogramGrid("train", n_panels=4, x_mode="shared")

@@ -264,9 +264,9 @@ def _title_html(text: str, color: str) -> str:
     return f'<div class="dt-section-title" style="border-left-color:{color}">{escape(text)}</div>'
 
 
-def _half(*objs, title_pane, visible: bool = True) -> pn.Column:
-    return pn.Column(title_pane, *objs, css_classes=["dt-half"], sizing_mode="stretch_width",
-                     stylesheets=[theme.stylesheet()], visible=visible)
+def _half(*objs, title_pane=None, visible: bool = True) -> pn.Column:
+    return pn.Column(*([title_pane] if title_pane is not None else []), *objs, css_classes=["dt-half"],
+                     sizing_mode="stretch_width", stylesheets=[theme.stylesheet()], visible=visible)
 
 
 def _percentile_chart(tag: str) -> BatchCurveChart:
@@ -287,8 +287,8 @@ def _grad_chart(tag: str) -> BatchCurveChart:
                            colors=(theme.GREEN, theme.PURPLE, theme.BLACK), empty_text=WINDOW_NOTE)
 
 
-def _pair(left: pn.Column, right: pn.Column, name: str) -> pn.FlexBox:
-    return pn.FlexBox(left, right, gap="8px 20px", flex_wrap="wrap", sizing_mode="stretch_width",
+def _pair(*halves: pn.Column, name: str) -> pn.FlexBox:
+    return pn.FlexBox(*halves, gap="8px 20px", flex_wrap="wrap", sizing_mode="stretch_width",
                       stylesheets=[theme.stylesheet()], name=name)
 
 
@@ -330,7 +330,7 @@ class LabPage:
         # decision boundaries (B's views, here and below, are built the first time compare mode is on:
         # most learners never turn it on, and they are a third of the page's models; see _build_b)
         self.boundaries = [BoundaryView("a", "A")]
-        self.boundary_titles = [section_title("", A_COLOR), section_title("", B_COLOR)]
+        self.boundary_titles = [section_title("", A_COLOR)]
 
         # curves: A solid, B dashed in compare mode (see _style_curves)
         series = ("train", "test", "B train", "B test")
@@ -343,7 +343,7 @@ class LabPage:
         # inside the network, per net
         self.pct = [_percentile_chart("a")]
         self.grad = [_grad_chart("a")]
-        self.pct_titles = [section_title("", A_COLOR), section_title("", B_COLOR)]
+        self.pct_titles = [section_title("", A_COLOR)]
         self.grad_now = LayerLineChart(("A", "B"), name="lab-grad-now", log_y=True,
                                        title="Gradient norm per block, last 10 steps",
                                        x_label="block", y_label="‖dL/dW‖", height=260,
@@ -361,16 +361,14 @@ class LabPage:
             self.lesion.figure.add_layout(span)
         self.lesion_text = LiveMarkdown("lab-lesion-text", margin=(0, 8))
 
-        # B's halves start empty and hidden; _build_b fills them
-        self.boundary_halves = [_half(self.boundaries[0].pane, title_pane=self.boundary_titles[0]),
-                                _half(title_pane=self.boundary_titles[1], visible=False)]
-        self.pct_halves = [_half(self.pct[0], title_pane=self.pct_titles[0]),
-                           _half(title_pane=self.pct_titles[1], visible=False)]
-        no_title = lambda: pn.pane.HTML("", margin=0, height=0)   # noqa: E731
-        self.grad_halves = [_half(self.grad[0], title_pane=no_title()),
-                            _half(title_pane=no_title(), visible=False)]
-        self.hist_boxes = [pn.Column(self.hists[0], sizing_mode="stretch_width", margin=0),
-                           pn.Column(sizing_mode="stretch_width", margin=0, visible=False)]
+        # A's halves; _build_b adds B's (to these lists and to the pairs that show them)
+        self.boundary_halves = [_half(self.boundaries[0].pane, title_pane=self.boundary_titles[0])]
+        self.pct_halves = [_half(self.pct[0], title_pane=self.pct_titles[0])]
+        self.grad_halves = [_half(self.grad[0])]
+        self.pct_pair = _pair(self.pct_halves[0], name="lab-percentiles")
+        self.grad_pair = _pair(self.grad_halves[0], name="lab-gradients")
+        # one histogram grid per mode: A's alone, and (from _build_b) A and B overlaid
+        self.hist_area = pn.Column(self.hists[0], sizing_mode="stretch_width", margin=0, name="lab-hists")
         self.curves_box = pn.Column(self.loss, self.acc, css_classes=["dt-half"], sizing_mode="stretch_width",
                                     stylesheets=[theme.stylesheet()], name="lab-curves")
         self.top = pn.FlexBox(self.boundary_halves[0], self.curves_box, gap="8px 20px", flex_wrap="wrap",
@@ -501,11 +499,13 @@ class LabPage:
             for i, (title, bt) in enumerate(zip(self.pct_titles, self.boundary_titles)):
                 label = self._label(i)
                 title.object = bt.object = _title_html(label, (A_COLOR, B_COLOR)[i])
-            for obj in (self.boundary_halves[1], self.pct_halves[1], self.grad_halves[1]):
-                obj.visible = compare
+            for halves in (self.boundary_halves, self.pct_halves, self.grad_halves):
+                if len(halves) > 1:
+                    halves[1].visible = compare
             if self.layer_slider is not None:     # only the blocks that exist (noUiSlider needs a range)
                 self.layer_slider.end = max(2, self.state.depth, self.state.b_depth if compare else 0)
-            self.hist_boxes[0].visible, self.hist_boxes[1].visible = not compare, compare
+            for i, grid in enumerate(self.hists):
+                grid.__panel__().visible = compare == (i == 1)
             if compare != self._compare_layout:
                 self._compare_layout = compare
                 self.top.objects = ([self.boundary_halves[0], self.boundary_halves[1]] if compare else
@@ -525,10 +525,14 @@ class LabPage:
         self.grad.append(_grad_chart("b"))
         self.hists.append(HistogramGrid(("A", "B"), name="lab-hist2", n_panels=N_HIST,
                                         x_label="pre-activation", row_height=48, colors=(A_COLOR, B_COLOR)))
-        self.boundary_halves[1].append(self.boundaries[1].pane)
-        self.pct_halves[1].append(self.pct[1])
-        self.grad_halves[1].append(self.grad[1])
-        self.hist_boxes[1].append(self.hists[1])
+        self.boundary_titles.append(section_title("", B_COLOR))
+        self.pct_titles.append(section_title("", B_COLOR))
+        self.boundary_halves.append(_half(self.boundaries[1].pane, title_pane=self.boundary_titles[1]))
+        self.pct_halves.append(_half(self.pct[1], title_pane=self.pct_titles[1]))
+        self.grad_halves.append(_half(self.grad[1]))
+        self.pct_pair.append(self.pct_halves[1])
+        self.grad_pair.append(self.grad_halves[1])
+        self.hist_area.append(self.hists[1])
 
     def _label(self, i: int) -> str:
         ses = self.session
@@ -656,10 +660,12 @@ class LabPage:
         grads = {"AB"[i]: r.recent_grad_norms() if r.step_count else [] for i, r in enumerate(ses.runs)}
         self.grad_now.update(grads)
         pre = [r.pre_activations_now() for r in ses.runs]
+        # remember=False: the grids have no settings to re-bin for, and the values are a copy of
+        # every block's pre-activations over the training set (0.3 MB a session, kept for nothing)
         if ses.compare:
-            self.hists[1].update_from_values({"A": pre[0], "B": pre[1]}, bins=40)
+            self.hists[1].update_from_values({"A": pre[0], "B": pre[1]}, bins=40, remember=False)
         else:
-            self.hists[0].update_from_values({"pre-activations": pre[0]}, bins=40)
+            self.hists[0].update_from_values({"pre-activations": pre[0]}, bins=40, remember=False)
 
     def _push_lesion(self) -> None:
         ses = self.session
@@ -778,17 +784,17 @@ class LabPage:
                     "loss climbs is overfitting. In compare mode A is blue, B orange; solid lines are "
                     "training, dashed lines test."),
             section_title("Inside the network"),
-            _pair(*self.pct_halves, name="lab-percentiles"),
+            self.pct_pair,
             caption("The plot of the batch-norm paper: how the distribution of one block's inputs to its "
                     "nonlinearity moves while the layers below it learn (averaged over 10-step windows; "
                     "choose the block under *View*). With batch norm it stays put; without, it can drift, "
                     "and every layer above has to keep chasing it."),
-            _pair(*self.grad_halves, name="lab-gradients"),
+            self.grad_pair,
             self.grad_now,
             caption("How hard each block's weights are being pushed: the norm of the gradient of the loss "
                     "with respect to its weight matrix. Many powers of ten between the first and the last "
                     "block is the vanishing gradient: the first layers barely learn."),
-            *self.hist_boxes,
+            self.hist_area,
             caption("Each block's pre-activations over the whole training set, now, the net in test mode. "
                     "Updated twice a second while training."),
             section_title("Delete one block"),

@@ -130,12 +130,21 @@ class _Chart(Viewer):
                                 text_color=theme.MUTED, name=f"{name}-empty-note")
         self.figure.add_layout(self.empty_note, "above")
         self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")
-        self._caption = pn.pane.HTML("", sizing_mode="stretch_width", visible=False,
-                                     stylesheets=[theme.stylesheet()], margin=(0, 5))
-        self._layout = pn.Column(self.pane, self._caption, sizing_mode="stretch_width")
+        self._caption_pane: pn.pane.HTML | None = None
+        self._layout = pn.Column(self.pane, sizing_mode="stretch_width")
 
     def __panel__(self):
         return self._layout
+
+    @property
+    def _caption(self) -> pn.pane.HTML:
+        """The flag caption under the plot, made the first time it has something to say (or
+        to keep a line for): most charts never flag anything, and a pane is ~27 kB a session."""
+        if self._caption_pane is None:
+            self._caption_pane = pn.pane.HTML("", sizing_mode="stretch_width", visible=False,
+                                              stylesheets=[theme.stylesheet()], margin=(0, 5))
+            self._layout.append(self._caption_pane)
+        return self._caption_pane
 
     def steady_layout(self, left_px: int = 64) -> "_Chart":
         """Keep the page still while the data moves: the flag caption keeps its line when
@@ -155,7 +164,8 @@ class _Chart(Viewer):
         empty = bool(self.empty_note.text) and not any(len(src.data["x"]) for src in self.sources.values())
         if self.empty_note.visible != empty:
             self.empty_note.visible = empty
-        show_flags(self._caption, flags, keep_line=self._steady)
+        if flags or self._steady or self._caption_pane is not None:
+            show_flags(self._caption, flags, keep_line=self._steady)
 
     def _padded_y(self, lo: float, hi: float) -> tuple[float, float]:
         """The y range for data in ``[lo, hi]``: padded, and rounded outwards to a coarse grid.

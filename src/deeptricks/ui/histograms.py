@@ -170,6 +170,7 @@ class HistogramGrid(Viewer):
         alerts: Sequence[bool] | None = None,
         layer_labels: Sequence[str] | None = None,
         stat_series: str | None = None,
+        remember: bool = True,
     ) -> None:
         """Histogram raw per-layer values and show them.
 
@@ -177,6 +178,11 @@ class HistogramGrid(Viewer):
         shown layers are histogrammed; series share bins within a layer. With
         ``notes="auto"`` each row is annotated from ``stat_series`` (default:
         the first series) by :func:`deeptricks.ui.sanitize.describe`.
+
+        The grid keeps ``values`` so that it can bin them again when ``x_mode``,
+        ``normalize`` or ``layers`` change. With ``remember=False`` it keeps
+        nothing (a page whose grid has none of those controls, and whose values
+        are large), and a change of those settings waits for the next update.
         """
         values = self._as_mapping(values)
         n_layers = max((len(v) for v in values.values()), default=0)
@@ -204,7 +210,7 @@ class HistogramGrid(Viewer):
         if isinstance(notes, str) and notes == "auto":
             notes, alerts = auto_notes, (alerts if alerts is not None else auto_alerts)
         self.update(hists, notes=notes, alerts=alerts, layer_labels=layer_labels)
-        self._last = call
+        self._last = call if remember else None
 
     @staticmethod
     def _joint_range(arrays) -> tuple[float, float]:
