@@ -83,3 +83,18 @@ def test_button_groups_say_which_is_pressed_from_the_keyboard(serve_app, page):
     wait_for(lambda: "mode=test" in address(page), "the URL to follow the keyboard")
     rate = page.get_by_role("slider", name="Dropout rate p")
     assert rate.count() == 1
+
+
+def test_controls_built_later_are_named_too(serve_app, page):
+    """The lab makes net B's controls when compare mode is first switched on."""
+    server = serve_app(APPS)
+    page.goto(server.urls["lab"])
+    wait_idle(page)
+    assert page.get_by_role("slider", name="B: depth").count() == 0          # not built yet
+    page.wait_for_timeout(4500)            # after the naming passes that follow the page's load
+    page.get_by_role("checkbox", name="Compare two networks (A and B)").check()
+    wait_for(lambda: page.get_by_role("slider", name="B: depth").count() == 1,
+             "B's depth slider to appear with its name", timeout=10)
+    wait_for(lambda: not page.evaluate(JS_UNNAMED), "every control, B's too, to be named", timeout=10)
+    assert page.get_by_role("slider", name="B: dropout rate").count() == 1
+    wait_for(lambda: "compare=" in address(page), "the URL to show compare mode")

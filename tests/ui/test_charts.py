@@ -148,3 +148,17 @@ def test_steady_layout_keeps_the_caption_line_and_the_axis_width():
     assert c.flags and c._caption.visible and "visibility: hidden" not in c._caption.object
     c.update({"a": [1.0, 0.1, 0.01]})
     assert c.flags == [] and c._caption.visible and "visibility: hidden" in c._caption.object
+
+
+def test_a_charts_renderers_share_their_stateless_models_and_derive_unused_glyphs():
+    from bokeh.models import GlyphRenderer
+
+    c = CurveChart(("a", "b", "c"), name="share-test")
+    rends = [r for r in c.figure.renderers if isinstance(r, GlyphRenderer)]
+    assert len(rends) == 3
+    assert all(r.nonselection_glyph == "auto" and r.muted_glyph == "auto" for r in rends)
+    assert len({id(r.view.filter) for r in rends}) == 1               # one AllIndices
+    assert len({id(r.data_source.selection_policy) for r in rends}) == 1
+    assert len({id(r.data_source.selected) for r in rends}) == 3      # selections stay per source
+    c.replace({"a": ([0, 1], [1.0, 2.0]), "b": ([0, 1], [3.0, 4.0])})
+    assert list(c.sources["a"].data["y"]) == [1.0, 2.0] and list(c.sources["c"].data["y"]) == []

@@ -241,9 +241,10 @@ def start_busy_cleanup_on_loop() -> None:
     without end. Each of those callbacks blocks the session's expiration, so
     the session is never discarded (and the loop spins). Started once here, on
     the loop thread with no current document, the cleanup is an ordinary
-    asyncio task and later events find it running. Panel versions without
-    ``_schedule_busy_cleanup`` (1.9) need nothing; ``scripts/button_session_leak.py``
-    shows the bug with a bare Panel app.
+    asyncio task and later events find it running. (Panel 1.9 with Bokeh 3.9 runs
+    event handlers on the loop thread and starts it there itself; starting it
+    early changes nothing.) ``scripts/button_session_leak.py`` shows the bug with
+    a bare Panel app.
     """
     from panel.io.state import _state
 

@@ -28,6 +28,7 @@ from deeptricks.core import DATASETS, NORMS, OPTIMIZERS
 from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, LiveMarkdown, control_label, note_alert,
                            page as page_template, section_title, set_note, theme, url_sync)
 from deeptricks.ui.a11y import RadioButtonGroup
+from deeptricks.ui.layout import quicken
 
 from .base import Coalesced, caption
 from .state import ExplorableState
@@ -189,9 +190,9 @@ class BoundaryView:
                                              name=f"lab-boundary-{tag}-image")
         self.figure.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.image_source,
                           color_mapper=self.mapper, name=f"lab-boundary-{tag}-glyph")
-        self.train_source = ColumnDataSource({"x": [], "y": [], "color": [], "label": []},
+        self.train_source = ColumnDataSource({"x": [], "y": [], "color": [], "cls": []},
                                              name=f"lab-boundary-{tag}-train")
-        self.test_source = ColumnDataSource({"x": [], "y": [], "color": [], "label": []},
+        self.test_source = ColumnDataSource({"x": [], "y": [], "color": [], "cls": []},
                                             name=f"lab-boundary-{tag}-test")
         test = self.figure.scatter("x", "y", source=self.test_source, size=5, fill_color=None,
                                    line_color="color", line_width=1.2, line_alpha=0.75,
@@ -199,7 +200,9 @@ class BoundaryView:
         train = self.figure.scatter("x", "y", source=self.train_source, size=7, fill_color="color",
                                     line_color="white", line_width=1.0,
                                     name=f"lab-boundary-{tag}-train-points")
-        self.figure.add_tools(HoverTool(renderers=[train, test], tooltips=[("", "@label")]))
+        # one hover tool per kind of point, so that no per-point label strings are kept or sent
+        self.figure.add_tools(HoverTool(renderers=[train], tooltips=[("", "training point, class @cls")]),
+                              HoverTool(renderers=[test], tooltips=[("", "test point, class @cls")]))
         self.figure.add_layout(ColorBar(
             color_mapper=self.mapper, orientation="horizontal", height=8, location=(0, 0), padding=4,
             title="P(class 1), as the net predicts it",
@@ -212,11 +215,11 @@ class BoundaryView:
         self.pane = pn.pane.Bokeh(self.figure, sizing_mode="scale_width", max_width=520)
 
     def set_data(self, data, extent: float) -> None:
-        def pts(X, y, which):
-            return {"x": X[:, 0], "y": X[:, 1], "color": [CLASS_COLORS[int(c)] for c in y],
-                    "label": [f"{which} point, class {int(c)}" for c in y]}
-        self.train_source.data = pts(data.X_train, data.y_train, "training")
-        self.test_source.data = pts(data.X_test, data.y_test, "test")
+        def pts(X, y):
+            cls = np.asarray(y, dtype=np.int32)
+            return {"x": X[:, 0], "y": X[:, 1], "color": [CLASS_COLORS[c] for c in cls.tolist()], "cls": cls}
+        self.train_source.data = pts(data.X_train, data.y_train)
+        self.test_source.data = pts(data.X_test, data.y_test)
         for rng in (self.figure.x_range, self.figure.y_range):
             rng.update(start=-extent, end=extent, reset_start=-extent, reset_end=extent)
         self._extent = extent
@@ -731,11 +734,19 @@ class LabPage:
         heading = lambda text: pn.pane.HTML(f'<div class="dt-section-title">{text}</div>',
                                             stylesheets=[theme.stylesheet()], margin=(10, 5, 0, 5),
                                             sizing_mode="stretch_width")
-        b_widgets = pn.Column(
-            slider(s.param.b_depth), w.Select.from_param(s.param.b_norm, sizing_mode="stretch_width"),
-            w.Checkbox.from_param(s.param.b_residual), slider(s.param.b_dropout),
-            sizing_mode="stretch_width", margin=0, visible=s.compare, name="lab-b-controls")
-        s.param.watch(lambda e: setattr(b_widgets, "visible", e.new), ["compare"])
+        # net B's controls are made when compare mode is first switched on (most learners never do)
+        b_widgets = pn.Column(sizing_mode="stretch_width", margin=0, visible=False, name="lab-b-controls")
+
+        def show_b(*_):
+            if s.compare and not len(b_widgets):
+                b_widgets.objects = [
+                    slider(s.param.b_depth), w.Select.from_param(s.param.b_norm, sizing_mode="stretch_width"),
+                    w.Checkbox.from_param(s.param.b_residual), slider(s.param.b_dropout)]
+                quicken(b_widgets)
+            b_widgets.visible = s.compare
+
+        s.param.watch(show_b, ["compare"])
+        show_b()
         return [
             preset,
             heading("Data"),

@@ -8,10 +8,10 @@ component's ``name`` so browser tests can find them.
 Importing this package makes Bokeh's property containers lighter
 (:mod:`deeptricks.ui.lean`; ``DEEPTRICKS_LEAN_BOKEH=0`` leaves them alone) and
 Panel's panes build their wrapping layout only when asked for it
-(:mod:`deeptricks.ui.lean_panes`; ``DEEPTRICKS_LEAN_PANEL=0``).
+(:mod:`deeptricks.ui.lean_panel`; ``DEEPTRICKS_LEAN_PANEL=0``).
 """
 
-from . import lean, lean_panes, theme
+from . import lean, lean_panel, theme
 from .charts import CurveChart, LayerLineChart
 from .histograms import HistogramGrid
 from .layout import (LiveMarkdown, LiveText, comparison, control_label, note_alert, page, section_title,
@@ -21,7 +21,7 @@ from .units import UnitGrid
 from .urlsync import URLSync, coerce_query, serialize_value, url_sync
 
 lean.install()
-lean_panes.install()
+lean_panel.install()
 
 __all__ = [
     "CurveChart",

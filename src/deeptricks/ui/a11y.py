@@ -4,7 +4,8 @@ Bokeh 3.9 renders a slider's handle (``role="slider"``), a checkbox and the
 buttons of a button group without an accessible name or state: a screen
 reader announces "slider" or "checkbox", not "Dropout rate p, 0.5". The page
 template adds :data:`A11Y_JS` to each session's document; when the page is
-ready (and again as views appear) it gives
+ready, a few times in the seconds after, and whenever a layout's children
+change (controls built later) it gives
 
 * each slider handle ``aria-label`` = the slider's title (for Panel's
   ``DiscreteSlider``, the text above it, and ``aria-valuetext`` = the value shown),
@@ -93,6 +94,18 @@ function label_all() {
 }
 label_all();
 for (const ms of [100, 500, 1500, 4000]) setTimeout(label_all, ms);
+// Controls made later (a layout's children change: the lab builds net B's on first use) are
+// named as their views appear.
+window._dt_a11y_docs ??= new WeakSet();
+for (const doc of Bokeh.documents ?? []) {
+  if (window._dt_a11y_docs.has(doc)) continue;
+  window._dt_a11y_docs.add(doc);
+  let again = null;
+  doc.on_change((event) => {
+    if (event.attr != "children" || again != null) return;
+    again = setTimeout(() => { again = null; label_all(); setTimeout(label_all, 500); }, 100);
+  });
+}
 """
 
 

@@ -11,7 +11,7 @@ import math
 from functools import lru_cache
 from importlib import resources
 
-from bokeh.models import GlyphRenderer
+from bokeh.models import AllIndices, GlyphRenderer, UnionRenderers
 from bokeh.palettes import Inferno256
 
 # Okabe-Ito palette.
@@ -130,10 +130,22 @@ def drop_unused_glyphs(fig) -> None:
     them. Nothing here selects or mutes (legends hide), so they are never
     drawn; without them a page has fewer models to build, hold and send (about
     one in ten of a page's models).
+
+    The renderers of a figure also share one "all indices" filter and their
+    sources one selection policy: both are stateless, yet Bokeh gives each
+    renderer and each source its own model.
     """
+    everything = policy = None
     for r in fig.renderers:
         if isinstance(r, GlyphRenderer):
             r.update(nonselection_glyph="auto", muted_glyph="auto")
+            if type(r.view.filter) is AllIndices:
+                everything = everything or r.view.filter
+                r.view.filter = everything
+            source = r.data_source
+            if type(getattr(source, "selection_policy", None)) is UnionRenderers:
+                policy = policy or source.selection_policy
+                source.selection_policy = policy
 
 
 def style_legend(legend) -> None:

@@ -1,4 +1,4 @@
-"""deeptricks.ui.lean_panes: a pane's wrapping Row is made when first asked for, and is then the
+"""deeptricks.ui.lean_panel: a pane's wrapping Row is made when first asked for, and is then the
 same as Panel's."""
 
 import collections
@@ -12,22 +12,22 @@ import pytest
 from bokeh.document import Document
 from bokeh.plotting import figure
 
-from deeptricks.ui import lean_panes
+from deeptricks.ui import lean_panel
 
 
 @pytest.fixture(params=["lean", "panel"])
 def mode(request):
     """Every behaviour below holds with lazy layouts and with Panel's own."""
     if request.param == "panel":
-        lean_panes.uninstall()
+        lean_panel.uninstall()
     else:
-        assert lean_panes.install()
+        assert lean_panel.install()
     yield request.param
-    lean_panes.install()
+    lean_panel.install()
 
 
 def test_on_after_importing_the_ui_package():
-    assert lean_panes.installed()
+    assert lean_panel.installed()
 
 
 def test_a_pane_shown_in_a_column_never_makes_its_layout():
@@ -77,11 +77,11 @@ def test_a_page_has_the_same_bokeh_models_either_way():
     from deeptricks.explorables.registry import by_slug
 
     lean = _models(lambda: by_slug("batch_norm").page())
-    lean_panes.uninstall()
+    lean_panel.uninstall()
     try:
         plain = _models(lambda: by_slug("batch_norm").page())
     finally:
-        lean_panes.install()
+        lean_panel.install()
     assert lean == plain
 
 
@@ -102,20 +102,33 @@ def _pane_bytes() -> float:
 
 def test_a_pane_costs_less_without_its_row():
     lean_bytes = _pane_bytes()
-    lean_panes.uninstall()
+    lean_panel.uninstall()
     try:
         panel_bytes = _pane_bytes()
     finally:
-        lean_panes.install()
+        lean_panel.install()
     assert lean_bytes < 0.7 * panel_bytes
 
 
 def test_switched_off_by_the_environment(monkeypatch):
-    lean_panes.uninstall()
+    lean_panel.uninstall()
     try:
         monkeypatch.setenv("DEEPTRICKS_LEAN_PANEL", "0")
-        assert lean_panes.install() is False and not lean_panes.installed()
+        assert lean_panel.install() is False and not lean_panel.installed()
         assert "_dt_layout" not in pn.pane.HTML("x").__dict__ and isinstance(pn.pane.HTML("x").layout, pn.Row)
     finally:
         monkeypatch.delenv("DEEPTRICKS_LEAN_PANEL")
-        assert lean_panes.install()
+        assert lean_panel.install()
+
+
+def test_changes_from_the_browser_reach_widgets_through_one_shared_callback(mode):
+    slider = pn.widgets.IntSlider(start=0, end=9)
+    select = pn.widgets.Select(options=["a", "b"])
+    root = pn.Column(slider, select).get_root(Document())
+    model = slider._models[root.ref["id"]][0]
+    model.value = 7                                   # what a browser message does
+    select._models[root.ref["id"]][0].value = "b"
+    assert slider.value == 7 and select.value == "b"
+    callbacks = [cb for cbs in model._callbacks.values() for cb in cbs]
+    assert len(callbacks) > 5
+    assert (len({id(cb) for cb in callbacks}) == 1) == (mode == "lean")

@@ -1,4 +1,6 @@
-"""Panel panes make their wrapping layout only when something asks for it.
+"""Lighter Panel objects: what each Panel pane, widget and layout holds per session.
+
+1. Panes make their wrapping layout only when something asks for it.
 
 Every Panel pane (``HTML``, ``Markdown``, ``Bokeh``, ``Alert`` ...) builds, as
 it is created, a ``Row`` holding itself: ``pane.layout``. Panel uses it when a
@@ -10,18 +12,30 @@ parameters watched like any Panel object's (the lab page has 34 panes).
 :func:`install` makes ``layout`` a property that builds the same ``Row``,
 from the same arguments and in step with the pane's current size and
 margins, the first time it is read; it also registers then, and not before,
-Panel's watcher that keeps the two in step. Set ``DEEPTRICKS_LEAN_PANEL=0`` to
-leave Panel as it is.
+Panel's watcher that keeps the two in step.
+
+2. One change callback per Bokeh model instead of one per property.
+
+To hear the browser's changes, Panel registers a callback on every property of
+every Bokeh model it makes (about twenty per model), and builds a new
+``functools.partial`` (with its argument tuple) for each. They are all the same
+function with the same arguments, since Bokeh passes the property's name when
+it calls. :func:`install` lets the properties of one model share one.
+
+Set ``DEEPTRICKS_LEAN_PANEL=0`` to leave Panel as it is.
 """
 
 from __future__ import annotations
 
 import os
+from functools import partial
 
 from panel.pane.base import PaneBase
+from panel.reactive import Syncable
 from panel.viewable import Layoutable
 
 _ORIGINAL = {name: PaneBase.__dict__[name] for name in ("__init__", "_sync_layoutable")}
+_ORIGINAL_LINK = Syncable.__dict__["_link_props"]
 
 
 def _init(self, object=None, **params) -> None:
@@ -57,6 +71,32 @@ def _sync_layoutable(self, *events) -> None:
         _ORIGINAL["_sync_layoutable"](self, *events)
 
 
+def _link_props(self, model, properties, doc, root, comm=None) -> None:
+    # Panel's Syncable._link_props (1.9 and 1.10), with one callback per (model, subpath)
+    from panel.config import config
+
+    ref = root.ref["id"]
+    if config.embed:
+        return
+    shared: dict = {}
+    for p in properties:
+        if isinstance(p, tuple):
+            _, p = p
+        m = model
+        if "." in p:
+            *parts, p = p.split(".")
+            for sp in parts:
+                m = getattr(m, sp)
+            subpath = ".".join(parts)
+        else:
+            subpath = None
+        cb = shared.get((id(m), subpath))
+        if cb is None:
+            cb = shared[(id(m), subpath)] = (partial(self._comm_change, doc, ref, comm, subpath) if comm
+                                             else partial(self._server_change, doc, ref, subpath))
+        m.on_change(p, cb)
+
+
 def install() -> bool:
     """Make pane layouts lazy (once); ``False`` if switched off or if Panel no longer fits."""
     if os.environ.get("DEEPTRICKS_LEAN_PANEL", "1") == "0":
@@ -66,6 +106,7 @@ def install() -> bool:
     PaneBase.__init__ = _init
     PaneBase._sync_layoutable = _sync_layoutable
     PaneBase.layout = property(_get_layout, _set_layout, doc="The layout holding the pane, made on first use.")
+    Syncable._link_props = _link_props
     if not _works():
         uninstall()
         return False
@@ -73,7 +114,8 @@ def install() -> bool:
 
 
 def _works() -> bool:
-    """A pane still renders, and its layout, made late, matches what Panel makes at once."""
+    """A pane still renders, its layout, made late, matches what Panel makes at once, and a
+    change from the browser still reaches a widget."""
     try:
         import panel as pn
         from bokeh.document import Document
@@ -87,8 +129,10 @@ def _works() -> bool:
             return False
         pane.height = 30                         # after: the watcher keeps them in step
         doc = Document()
-        root = pn.Column(pn.pane.Markdown("*y*")).get_root(doc)
-        return layout.height == 32 and len(root.children) == 1
+        slider = pn.widgets.IntSlider(start=0, end=5)
+        root = pn.Column(pn.pane.Markdown("*y*"), slider).get_root(doc)
+        slider._models[root.ref["id"]][0].value = 3      # as the browser would
+        return layout.height == 32 and len(root.children) == 2 and slider.value == 3
     except Exception:
         return False
 
@@ -99,6 +143,7 @@ def uninstall() -> None:
         setattr(PaneBase, name, f)
     if "layout" in PaneBase.__dict__:
         del PaneBase.layout
+    Syncable._link_props = _ORIGINAL_LINK
 
 
 def installed() -> bool:
