@@ -124,20 +124,30 @@ async def cycle(base: str, routes: list[str]) -> None:
 
 
 def inprocess(routes: list[str], n: int = 3) -> None:
-    """tracemalloc: the memory one page holds (built outside a server), and where it is."""
+    """tracemalloc: the memory one page holds with its Bokeh document (built outside a server,
+    the document serialized once as for a browser's first pull), and where it is."""
     import gc
     import tracemalloc
 
     sys.path.insert(0, str(HERE.parent / "src"))
     from deeptricks.explorables.registry import by_slug
 
-    print(f"\nin-process, tracemalloc: memory held by one page (mean of {n} built), largest holders")
+    from bokeh.document import Document
+
+    def build(route):
+        page, doc = by_slug(route).page(), Document()
+        doc.add_root(page.get_root(doc))
+        doc.to_json()
+        return page, doc
+
+    print(f"\nin-process, tracemalloc: memory held by one page with its document (mean of {n} built), "
+          f"largest holders")
     for route in routes:
-        by_slug(route).page()                # imports and caches first
+        build(route)                         # imports and caches first
         gc.collect()
         tracemalloc.start(1)
         before = tracemalloc.take_snapshot()
-        pages = [by_slug(route).page() for _ in range(n)]
+        pages = [build(route) for _ in range(n)]
         gc.collect()
         after = tracemalloc.take_snapshot()
         tracemalloc.stop()
