@@ -40,7 +40,7 @@ def test_keyboard_batch_slider_moves_batch_norm_not_layer_norm(serve_app, page):
         page.keyboard.press("ArrowLeft")
     deadline = time.monotonic() + 20
     while source_data(page, BN)["y"] != []:
-        assert time.monotonic() < deadline
+        assert time.monotonic() < deadline, (batch_value(page), address(page), source_data(page, BN)["y"])
         page.wait_for_timeout(100)
     assert page.get_by_text("Batch norm is undefined for a batch of one").first.is_visible()
     assert source_data(page, LN)["y"] == ln
