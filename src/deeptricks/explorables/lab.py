@@ -267,9 +267,9 @@ def _title_html(text: str, color: str) -> str:
     return f'<div class="dt-section-title" style="border-left-color:{color}">{escape(text)}</div>'
 
 
-def _half(*objs, title_pane=None, visible: bool = True) -> pn.Column:
+def _half(*objs, title_pane=None) -> pn.Column:
     return pn.Column(*([title_pane] if title_pane is not None else []), *objs, css_classes=["dt-half"],
-                     sizing_mode="stretch_width", stylesheets=[theme.stylesheet()], visible=visible)
+                     sizing_mode="stretch_width", stylesheets=[theme.stylesheet()])
 
 
 def _percentile_chart(tag: str) -> BatchCurveChart:
