@@ -132,3 +132,18 @@ def test_changes_from_the_browser_reach_widgets_through_one_shared_callback(mode
     callbacks = [cb for cbs in model._callbacks.values() for cb in cbs]
     assert len(callbacks) > 5
     assert (len({id(cb) for cb in callbacks}) == 1) == (mode == "lean")
+
+
+def test_a_pane_that_sets_its_own_layout_keeps_it_in_step(mode):
+    """Panel's Param pane replaces ``layout`` with a layout of its own widgets."""
+    import param
+
+    class P(param.Parameterized):
+        x = param.Number(1.0, bounds=(0, 2))
+
+    pane = pn.Param(P(), width=200)
+    assert isinstance(pane.layout, pn.layout.ListPanel) and len(pane.layout.select(pn.widgets.FloatSlider)) == 1
+    pane.width = 260
+    left_right = pane.margin[1] * 2                  # Panel adds the pane's margins, as for any pane
+    assert pane.layout.width == 260 + left_right
+    pane.get_root(Document())

@@ -51,19 +51,29 @@ def _init(self, object=None, **params) -> None:
         k: v for k, v in params.items() if k in Layoutable.param and k not in self._skip_layoutable}
 
 
+def _watch_layoutable(self) -> None:
+    # the watcher Panel registers at creation, registered once a layout exists
+    if not self.__dict__.get("_dt_layout_watched"):
+        self.__dict__["_dt_layout_watched"] = True
+        self._internal_callbacks.append(self.param.watch(self._sync_layoutable, list(Layoutable.param)))
+
+
 def _get_layout(self):
     d = self.__dict__
     layout = d.get("_dt_layout")
     if layout is None:
         layout = d["_dt_layout"] = self.default_layout(self, **d.pop("_dt_layout_kwargs", {}))
-        self._internal_callbacks.append(self.param.watch(self._sync_layoutable, list(Layoutable.param)))
+        _watch_layoutable(self)
         _ORIGINAL["_sync_layoutable"](self)
     return layout
 
 
 def _set_layout(self, value) -> None:
+    # a pane that brings its own layout (Panel's Param pane does): kept in step from now on
     self.__dict__["_dt_layout"] = value
     self.__dict__.pop("_dt_layout_kwargs", None)
+    if value is not None:
+        _watch_layoutable(self)
 
 
 def _sync_layoutable(self, *events) -> None:
