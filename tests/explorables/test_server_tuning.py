@@ -160,3 +160,66 @@ def test_panels_busy_cleanup_starts_as_a_loop_task_not_a_session_callback():
         loop.call_soon_threadsafe(loop.stop)
         runner.join(5)
         loop.close()
+
+
+def test_an_update_queued_as_the_previous_write_completes_is_still_written(monkeypatch):
+    """Panel's websocket writer lost the update queued just as the previous writer's write
+    completed (that writer removed the document's "blocked" mark before the new one ran, so
+    the new one returned at once): the last step of a quick keyboard burst never reached the
+    browser. With the fix both updates are written, in order, and nothing stays queued."""
+    import asyncio
+
+    from bokeh.document import Document
+    from panel.io import document as pdoc
+
+    monkeypatch.setattr(pdoc, "_dispatch_msgs", pdoc._dispatch_msgs)   # restored after the test
+    base.install_write_queue_fix()
+    base.install_write_queue_fix()                                    # idempotent
+    assert pdoc._dispatch_msgs.__wrapped__ is not None
+    assert not getattr(pdoc._dispatch_msgs.__wrapped__, "_deeptricks_fix", False)
+
+    class Socket:                      # not a tornado handler: written through Panel's hook
+        pass
+
+    class Connection:
+        _socket = Socket()
+
+        class protocol:
+            @staticmethod
+            def create(kind, events):
+                return kind, tuple(events)
+
+    written, writes = [], []
+
+    def write(conn, events=None, msg=None):
+        loop = asyncio.get_running_loop()
+        written.append(msg[1] if msg is not None else (events[0],))
+        writes.append(loop.create_future())
+        return [writes[-1]]
+
+    monkeypatch.setitem(pdoc.extra_socket_handlers, Socket, write)
+    queue = getattr(pdoc, "_WRITE_EVENTS", None)
+    if queue is None:
+        queue = pdoc._WRITE_MSGS
+
+    async def scenario():
+        async def turns(n):
+            for _ in range(n):
+                await asyncio.sleep(0)
+
+        doc, conn = Document(), Connection()
+        pdoc.schedule_write_events(doc, [conn], ["first"])
+        await turns(3)
+        assert written == [("first",)]
+        writes[0].set_result(None)                         # the first write completes...
+        pdoc.schedule_write_events(doc, [conn], ["second"])  # ...as the next update is queued
+        await turns(10)
+        for f in writes:
+            if not f.done():
+                f.set_result(None)
+        await turns(10)
+        return doc
+
+    doc = asyncio.run(scenario())
+    assert written == [("first",), ("second",)]
+    assert doc not in queue and doc not in pdoc._WRITE_BLOCK

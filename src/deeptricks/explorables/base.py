@@ -41,6 +41,7 @@ class Coalesced:
         if doc is not None and doc.session_context is not None:
             install_closed_socket_handler()   # `panel serve apps/*.py` too, not only `deeptricks serve`
             install_tcp_nodelay()
+            install_write_queue_fix()
             start_busy_cleanup_on_loop()
 
     def __call__(self, *events) -> None:
@@ -263,6 +264,41 @@ def start_busy_cleanup_on_loop() -> None:
     loop.call_soon_threadsafe(start, context=contextvars.Context())
 
 
+def install_write_queue_fix() -> None:
+    """Make sure a page update Panel queued for writing is written (once per process).
+
+    Works around a race in Panel's websocket writer (1.9 and 1.10 alike). When a
+    socket is busy, Panel queues the update for the document, marks the document
+    "blocked" and starts a writer task. A writer that finishes its writes removes
+    the mark, and a writer that starts and finds no mark returns at once, as if
+    nothing were queued. If an update is queued just as the previous writer's
+    write completes, that writer resumes first and removes the mark, and the new
+    writer then returns without writing: the update waits in the queue until
+    the next one pushes it out. The last move of a quick keyboard burst then
+    never reached the browser (the address bar or the plots stayed one step
+    behind, which made a browser test flaky). Here a writer that finds updates
+    queued and no mark sets the mark again and writes them.
+    """
+    from panel.io import document as pdoc
+
+    current = getattr(pdoc, "_dispatch_msgs", None)
+    queue = getattr(pdoc, "_WRITE_EVENTS", None)          # Panel 1.10
+    if queue is None:
+        queue = getattr(pdoc, "_WRITE_MSGS", None)        # Panel 1.9
+    block = getattr(pdoc, "_WRITE_BLOCK", None)
+    if current is None or queue is None or block is None or getattr(current, "_deeptricks_fix", False):
+        return
+
+    async def _dispatch_msgs(doc):
+        if doc not in block and queue.get(doc):
+            block[doc] = True
+        await current(doc)
+
+    _dispatch_msgs._deeptricks_fix = True
+    _dispatch_msgs.__wrapped__ = current
+    pdoc._dispatch_msgs = _dispatch_msgs
+
+
 def install_tcp_nodelay() -> None:
     """Send the server's websocket frames at once: set ``TCP_NODELAY`` on every Bokeh
     websocket when it opens (once per process; later connections get it).
@@ -293,10 +329,11 @@ def install_tcp_nodelay() -> None:
 
 def on_session_created(session_context) -> None:
     """``pn.state.on_session_created`` hook of ``deeptricks serve`` (every page, the
-    index too): :func:`install_closed_socket_handler`, :func:`install_tcp_nodelay` and
-    :func:`start_busy_cleanup_on_loop`."""
+    index too): :func:`install_closed_socket_handler`, :func:`install_tcp_nodelay`,
+    :func:`install_write_queue_fix` and :func:`start_busy_cleanup_on_loop`."""
     install_closed_socket_handler()
     install_tcp_nodelay()
+    install_write_queue_fix()
     start_busy_cleanup_on_loop()
 
 
