@@ -168,6 +168,7 @@ def test_an_update_queued_as_the_previous_write_completes_is_still_written(monke
     the new one returned at once): the last step of a quick keyboard burst never reached the
     browser. With the fix both updates are written, in order, and nothing stays queued."""
     import asyncio
+    import threading
 
     from bokeh.document import Document
     from panel.io import document as pdoc
@@ -220,6 +221,23 @@ def test_an_update_queued_as_the_previous_write_completes_is_still_written(monke
         await turns(10)
         return doc
 
-    doc = asyncio.run(scenario())
+    # On a thread of its own: in the full suite Playwright's loop is running on this one.
+    done = {}
+
+    def run():
+        loop = asyncio.new_event_loop()
+        try:
+            done["doc"] = loop.run_until_complete(scenario())
+        except BaseException as e:              # re-raised on the test's thread
+            done["error"] = e
+        finally:
+            loop.close()
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    runner.join(30)
+    if "error" in done:
+        raise done["error"]
+    doc = done["doc"]
     assert written == [("first",), ("second",)]
     assert doc not in queue and doc not in pdoc._WRITE_BLOCK

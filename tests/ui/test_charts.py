@@ -162,3 +162,27 @@ def test_a_charts_renderers_share_their_stateless_models_and_derive_unused_glyph
     assert len({id(r.data_source.selected) for r in rends}) == 3      # selections stay per source
     c.replace({"a": ([0, 1], [1.0, 2.0]), "b": ([0, 1], [3.0, 4.0])})
     assert list(c.sources["a"].data["y"]) == [1.0, 2.0] and list(c.sources["c"].data["y"]) == []
+
+
+def test_legend_lists_only_series_that_have_points():
+    """Bokeh draws no colour swatch for a series without data, so the legend leaves such a
+    series out until its first point (a bare label would match nothing on the plot)."""
+    c = CurveChart(("train", "test", "B train"), name="cc", title="loss", empty_text="No points yet.")
+    entries = lambda: [i.label["value"] for i in c.legend.items if i.visible]  # noqa: E731
+    assert entries() == [] and c.empty_note.visible
+    c.stream(0, {"train": 1.0})
+    assert entries() == ["train"] and not c.empty_note.visible
+    c.stream(1, {"train": 0.9, "test": 1.1, "B train": 0.8})
+    assert entries() == ["train", "test", "B train"]
+    c.list_in_legend("B train", False)            # a series the page hides keeps no entry...
+    assert entries() == ["train", "test"]
+    c.stream(2, {"B train": 0.7})
+    assert entries() == ["train", "test"]
+    c.list_in_legend("B train", True)             # ...until it is shown again
+    assert entries() == ["train", "test", "B train"]
+    c.clear()
+    assert entries() == [] and c.empty_note.visible
+    layer = LayerLineChart(("plain", "residual"), name="lc")
+    assert [i.visible for i in layer.legend.items] == [False, False]
+    layer.update({"plain": [1.0, 2.0], "residual": [1.0, 1.0]})
+    assert [i.visible for i in layer.legend.items] == [True, True]

@@ -54,8 +54,8 @@ def test_page_controls_answer_without_panels_50ms_wait():
 
     from deeptricks.ui.layout import CONTROL_DEBOUNCE_MS, page
 
-    slider = pn.widgets.FloatSlider(name="p", start=0, end=1)
-    inner = pn.widgets.Checkbox(name="scale")
+    slider = pn.widgets.FloatSlider(label="p", start=0, end=1)
+    inner = pn.widgets.Checkbox(label="scale")
     built = page("T", "intro", [slider], [pn.Column(inner)])
     assert CONTROL_DEBOUNCE_MS < pn.widgets.FloatSlider._debounce
     assert slider._debounce == inner._debounce == CONTROL_DEBOUNCE_MS

@@ -8,7 +8,7 @@ import param
 from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, Legend, LegendItem, Range1d, Span
 from bokeh.plotting import figure
 
-from deeptricks.ui import (HistogramGrid, LayerLineChart, LiveMarkdown, comparison, control_label, note_alert,
+from deeptricks.ui import (HistogramGrid, LayerLineChart, comparison, control_label, note_alert, readout,
                            page as page_template, section_title, set_note, theme, url_sync)
 
 from deeptricks.ui.a11y import RadioButtonGroup
@@ -99,11 +99,6 @@ def _title_html(text: str, color: str) -> str:
     return _TITLES[(text, color)]
 
 
-def _readout(name: str) -> LiveMarkdown:
-    """The live text under a plot (rewritten on every move: no Markdown pane, see LiveText)."""
-    return LiveMarkdown(name, margin=(0, 8, 4, 8), font_size=14)
-
-
 class BatchNormPage:
     """Builds the figures once and refreshes their data when the state changes."""
 
@@ -123,7 +118,7 @@ class BatchNormPage:
             x_label="layer k", y_label="std across the batch (log)")
         self.spread.figure.add_layout(Span(location=1.0, dimension="width", line_color=theme.AXIS,
                                            line_dash="dashed", line_width=1, name="bn-spread-one"))
-        self.spread_text = _readout("bn-spread-text")
+        self.spread_text = readout("bn-spread-text")
 
         # 2 · one example, many batches
         self.one_source = ColumnDataSource({"x": [], "y": [], "feature": [], "batch_no": [], "text": []},
@@ -175,7 +170,7 @@ class BatchNormPage:
         self.curve_fig.xaxis.ticker = FixedTicker(ticks=[2, 4, 8, 16, 32, 64, 128, 256, 512])
         theme.style_figure(self.curve_fig)
         fit_log_ticks(self.curve_fig)
-        self.one_text = _readout("bn-one-text")
+        self.one_text = readout("bn-one-text")
         self.batch_note = note_alert("bn-batch-note", alert_type="warning")
 
         # 3 · training vs eval mode
@@ -185,7 +180,7 @@ class BatchNormPage:
                                     x_label="layer k", y_label="std (log)")
         self.modes.figure.add_layout(Span(location=1.0, dimension="width", line_color=theme.AXIS,
                                           line_dash="dashed", line_width=1, name="bn-modes-one"))
-        self.modes_text = _readout("bn-modes-text")
+        self.modes_text = readout("bn-modes-text")
         self.running_table = pn.pane.HTML("", sizing_mode="stretch_width", name="bn-running-table",
                                           stylesheets=[_TABLE_CSS], margin=(0, 8))
 

@@ -564,7 +564,7 @@ class LabPage:
                 line.glyph.update(line_color=color, line_dash=dash)
                 show = compare or not s.startswith("B")
                 line.visible = show
-                item.visible = show
+                chart.list_in_legend(s, show)
                 item.label = value(labels[s][compare])
 
     def _push(self, *, slow: bool = False, lesion: bool = False, boundary: bool | None = None) -> None:

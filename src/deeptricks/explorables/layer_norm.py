@@ -9,7 +9,7 @@ from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, LinearColorMa
 from bokeh.palettes import PuOr
 from bokeh.plotting import figure
 
-from deeptricks.ui import (HistogramGrid, LayerLineChart, comparison, control_label, note_alert,
+from deeptricks.ui import (HistogramGrid, LayerLineChart, comparison, control_label, note_alert, readout,
                            page as page_template, section_title, set_note, theme, url_sync)
 
 from deeptricks.ui.charts import fit_log_ticks
@@ -19,7 +19,6 @@ from deeptricks.ui.sources import set_data
 from .base import Coalesced, caption
 from .shared import shared
 from .state import ExplorableState
-from .batch_norm import _readout
 from .batch_norm_model import fmt
 from .layer_norm_model import MAX_DEPTH, N_EXAMPLES, N_FEATURES, POOL, LayerNormModel
 
@@ -157,7 +156,7 @@ class LayerNormPage:
                                                                -raw_top, raw_top)
         self.raw_scale = raw_top
         self.norm_fig, self.norm_source, self.norm_box = _heatmap("ln-normed", "", -2.5, 2.5)
-        self.table_text = _readout("ln-table-text")
+        self.table_text = readout("ln-table-text")
 
         # 2 · shrinking the batch
         self.bn_fig, self.bn_source = _shrink_figure("ln-shrink-bn", BN_COLOR)
@@ -169,7 +168,7 @@ class LayerNormPage:
         self.shrink = comparison(self.bn_fig, self.ln_fig, "Batch norm", "Layer norm",
                                  left_color=BN_COLOR, right_color=LN_COLOR, name="ln-shrink")
         self.shrink_note = note_alert("ln-batch-note", alert_type="warning")
-        self.shrink_text = _readout("ln-shrink-text")
+        self.shrink_text = readout("ln-shrink-text")
 
         # 3 · a deep stack
         grid = dict(n_panels=12, row_height=46, x_label="value")
@@ -185,7 +184,7 @@ class LayerNormPage:
                                      x_label="layer k", y_label="std across the batch (log)")
         self.spread.figure.add_layout(Span(location=1.0, dimension="width", line_color=theme.AXIS,
                                            line_dash="dashed", line_width=1, name="ln-spread-one"))
-        self.deep_text = _readout("ln-deep-text")
+        self.deep_text = readout("ln-deep-text")
 
         self.update = Coalesced(self._update, with_changes=True)
         self.state.param.watch(self.update, list(URL_PARAMS))

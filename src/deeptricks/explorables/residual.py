@@ -12,7 +12,7 @@ import param
 from bokeh.core.properties import value
 from bokeh.models import ColumnDataSource, CustomJSTickFormatter, FixedTicker, LegendItem
 
-from deeptricks.ui import (CurveChart, LayerLineChart, LiveMarkdown, control_label, note_alert, page as page_template,
+from deeptricks.ui import (CurveChart, LayerLineChart, control_label, note_alert, page as page_template, readout,
                            section_title, set_note, theme, url_sync)
 from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.sources import set_data
@@ -100,7 +100,7 @@ class ResidualPage:
             title="Gradient size at each block's input",
             x_label="block k (1 = next to the input)", y_label="‖dL/dxₖ‖ (log scale)", height=320)
         self.grad_yours = self._add_halo(self.grad_chart, "residual-grad-yours")
-        self.grad_text = _readout("residual-grad-text")
+        self.grad_text = readout("residual-grad-text", top=2)
 
         # 2 · the two paths through your net's blocks
         self.paths_chart = LayerLineChart(
@@ -111,7 +111,7 @@ class ResidualPage:
         for item, label in zip(self.paths_chart.legend.items,
                                ("shortcut: dL/dy · 1", "block: dL/dy · dF/dx")):
             item.label = value(label)
-        self.paths_text = _readout("residual-paths-text")
+        self.paths_text = readout("residual-paths-text", top=2)
 
         # 3 · how much each block changes its input
         self.change_chart = LayerLineChart(
@@ -119,7 +119,7 @@ class ResidualPage:
             title="Change each block makes to its input",
             x_label="block k", y_label="‖xₖ₊₁ − xₖ‖ / ‖xₖ‖ (log)", height=300)
         self.change_yours = self._add_halo(self.change_chart, "residual-change-yours")
-        self.change_text = _readout("residual-change-text")
+        self.change_text = readout("residual-change-text", top=2)
         self.sigmoid_note = note_alert("residual-sigmoid-note", alert_type="info")
         self.growth_note = note_alert("residual-growth-note", alert_type="warning")
 
@@ -127,12 +127,13 @@ class ResidualPage:
         self.train_chart = CurveChart(
             RUN_NAMES, name="residual-train", log_y=True, log_floor=1e-6,
             title="Loss on the training set", y_label="loss (log scale)",
-            colors=[theme.BLACK, theme.BLUE, theme.VERMILLION], height=300)
+            colors=[theme.BLACK, theme.BLUE, theme.VERMILLION], height=300,
+            empty_text="No curves yet: press Run training comparison.")
         self.train_chart.lines["shallow plain"].glyph.line_dash = "dashed"
         self.train_button = pn.widgets.Button(label="Run training comparison", color="primary",
                                               sizing_mode="fixed", width=240)
         self.train_button.on_click(self._on_train_click)
-        self.train_status = _readout("residual-train-status")
+        self.train_status = readout("residual-train-status", top=2)
         self.runs: OrderedDict[tuple, TrainingComparison] = OrderedDict()
         self.active_run: TrainingComparison | None = None
         self._periodic = None
@@ -445,11 +446,6 @@ class ResidualPage:
         ]
         return page_template(TITLE, INTRO, self.controls(), main, notes=[sync, self.growth_note],
                              name="residual")
-
-
-def _readout(name: str) -> LiveMarkdown:
-    """The live numbers under a plot (rewritten on every move: no Markdown pane, see LiveText)."""
-    return LiveMarkdown(name, margin=(2, 8, 4, 8), font_size=14)
 
 
 def _log_ticks(lo: float, hi: float) -> list[float]:

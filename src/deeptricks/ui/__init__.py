@@ -15,7 +15,7 @@ from . import lean, lean_panel, theme
 from .charts import CurveChart, LayerLineChart
 from .histograms import HistogramGrid
 from .layout import (LiveMarkdown, LiveText, comparison, control_label, note_alert, page, section_title,
-                     set_note, strong)
+                     readout, set_note, strong)
 from .sanitize import Hist, clean, describe, fast_histogram, symlog
 from .units import UnitGrid
 from .urlsync import URLSync, coerce_query, serialize_value, url_sync
@@ -40,6 +40,7 @@ __all__ = [
     "fast_histogram",
     "note_alert",
     "page",
+    "readout",
     "section_title",
     "serialize_value",
     "set_note",

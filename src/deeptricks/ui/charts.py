@@ -123,12 +123,15 @@ class _Chart(Viewer):
             self.figure.add_layout(self.legend, "above")
         else:
             self.legend = None
+        self._items = dict(zip(self.series, items))
+        self._listed = dict.fromkeys(self.series, True)
         theme.style_figure(self.figure, show_toolbar=True)
         # said under the title while the chart has no points, so an empty chart is never a mystery
         self.empty_note = Title(text=empty_text, visible=bool(empty_text), text_font=theme.FONT,
                                 text_font_size=theme.LABEL_SIZE, text_font_style="italic",
                                 text_color=theme.MUTED, name=f"{name}-empty-note")
         self.figure.add_layout(self.empty_note, "above")
+        self._sync_legend()
         self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")
         self._caption_pane: pn.pane.HTML | None = None
         self._layout = pn.Column(self.pane, sizing_mode="stretch_width")
@@ -159,8 +162,27 @@ class _Chart(Viewer):
 
     _steady = False
 
+    def list_in_legend(self, series: str, listed: bool) -> None:
+        """Whether ``series`` has an entry in the legend; a listed series is shown there
+        once it has points (see :meth:`_sync_legend`)."""
+        self._listed[series] = bool(listed)
+        self._sync_legend()
+
+    def _sync_legend(self) -> None:
+        """An entry for each listed series that has points, none for the others.
+
+        Bokeh draws no colour swatch for a renderer without data, so an entry for an
+        empty series would be a bare word with nothing to match it to a line."""
+        if self.legend is None:
+            return
+        for s, item in self._items.items():
+            show = self._listed[s] and len(self.sources[s].data["x"]) > 0
+            if item.visible != show:
+                item.visible = show
+
     def _show_flags(self, flags: list[str]) -> None:
         self.flags = flags
+        self._sync_legend()
         empty = bool(self.empty_note.text) and not any(len(src.data["x"]) for src in self.sources.values())
         if self.empty_note.visible != empty:
             self.empty_note.visible = empty

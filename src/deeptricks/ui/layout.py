@@ -132,6 +132,12 @@ class LiveMarkdown(LiveText):
             self.model.styles = {"font-size": f"{int(font_size)}px"}
 
 
+def readout(name: str, *, top: int = 0) -> LiveMarkdown:
+    """The live text under a plot, in 14 px (rewritten on every move: see :class:`LiveText`);
+    ``top`` is its margin above."""
+    return LiveMarkdown(name, margin=(top, 8, 4, 8), font_size=14)
+
+
 def strong(text: str) -> str:
     """``text`` in bold, HTML-escaped (for :class:`LiveText`)."""
     return f"<strong>{escape(str(text))}</strong>"
