@@ -86,11 +86,20 @@ def test_button_groups_say_which_is_pressed_from_the_keyboard(serve_app, page):
 
 
 def test_controls_built_later_are_named_too(serve_app, page):
-    """The lab makes net B's controls when compare mode is first switched on."""
+    """The lab makes net B's controls when compare mode is first switched on. (Its learning-rate
+    slider, over a list of options, is checked here too.)"""
     server = serve_app(APPS)
     page.goto(server.urls["lab"])
     wait_idle(page)
     assert page.get_by_role("slider", name="B: depth").count() == 0          # not built yet
+    # A slider over a list of options says the option, not its index, and moves the setting.
+    rate = page.get_by_role("slider", name="Learning rate")
+    wait_for(lambda: rate.count() == 1 and rate.get_attribute("aria-valuetext") == "0.01",
+             "the learning-rate slider to say 0.01")
+    rate.focus()
+    page.keyboard.press("ArrowRight")
+    wait_for(lambda: rate.get_attribute("aria-valuetext") == "0.02", "the slider to say 0.02")
+    wait_for(lambda: "lr=0.02" in address(page), "the URL to show the new learning rate")
     page.wait_for_timeout(4500)            # after the naming passes that follow the page's load
     page.get_by_role("checkbox", name="Compare two networks (A and B)").check()
     wait_for(lambda: page.get_by_role("slider", name="B: depth").count() == 1,

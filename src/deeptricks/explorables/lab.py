@@ -25,8 +25,8 @@ from bokeh.models import (ColorBar, ColumnDataSource, HoverTool, LinearColorMapp
 from bokeh.plotting import figure
 
 from deeptricks.core import DATASETS, NORMS, OPTIMIZERS
-from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, LiveMarkdown, control_label, note_alert,
-                           page as page_template, section_title, set_note, theme, url_sync)
+from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, LiveMarkdown, choice_slider, control_label,
+                           note_alert, page as page_template, section_title, set_note, theme, url_sync)
 from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.layout import quicken
 
@@ -764,8 +764,8 @@ class LabPage:
             heading("Training"),
             control_label("Optimizer"),
             RadioButtonGroup.from_param(s.param.optimizer, sizing_mode="stretch_width"),
-            w.DiscreteSlider.from_param(s.param.lr, sizing_mode="stretch_width"),
-            w.DiscreteSlider.from_param(s.param.batch_size, sizing_mode="stretch_width"),
+            choice_slider(s.param.lr, sizing_mode="stretch_width"),
+            choice_slider(s.param.batch_size, sizing_mode="stretch_width"),
             w.IntInput.from_param(s.param.seed, sizing_mode="stretch_width"),
             heading("Compare"),
             w.Checkbox.from_param(s.param.compare),

@@ -13,6 +13,7 @@ Panel's panes build their wrapping layout only when asked for it
 
 from . import lean, lean_panel, theme
 from .charts import CurveChart, LayerLineChart
+from .controls import choice_slider
 from .histograms import HistogramGrid
 from .layout import (LiveMarkdown, LiveText, comparison, control_label, note_alert, page, section_title,
                      readout, set_note, strong)
@@ -32,6 +33,7 @@ __all__ = [
     "LiveText",
     "URLSync",
     "UnitGrid",
+    "choice_slider",
     "clean",
     "coerce_query",
     "comparison",

@@ -8,7 +8,9 @@ ready, a few times in the seconds after, and whenever a layout's children
 change (controls built later) it gives
 
 * each slider handle ``aria-label`` = the slider's title (for Panel's
-  ``DiscreteSlider``, the text above it, and ``aria-valuetext`` = the value shown),
+  ``DiscreteSlider``, the text above it, and ``aria-valuetext`` = the value shown;
+  for a :func:`~deeptricks.ui.controls.choice_slider` too, ``aria-valuetext`` =
+  the option its title shows),
 * each checkbox ``aria-label`` = its label,
 * each button group ``role="group"`` with ``aria-label`` = its name (see
   :class:`RadioButtonGroup`) and each of its buttons ``aria-pressed``,
@@ -43,6 +45,16 @@ function label_view(view) {
     const handles = root.querySelectorAll(".noUi-handle");
     if (m.title) {
       handles.forEach((h) => h.setAttribute("aria-label", m.title));
+      if (m.format?.type == "CustomJSTickFormatter") {
+        // a slider over a list of options (ui.controls.choice_slider): the handle's value is
+        // an index, so say the option the title shows instead
+        const sync = () => {
+          const shown = root.querySelector(".bk-slider-value")?.textContent;
+          if (shown) handles.forEach((h) => h.setAttribute("aria-valuetext", shown.trim()));
+        };
+        sync();
+        if (!labelled.has(m)) m.properties.value.change.connect(() => setTimeout(sync, 0));
+      }
     } else {
       // Panel's DiscreteSlider: an untitled index slider under a text "Label: <b>value</b>"
       const sibs = view.parent?.model?.children ?? [];
