@@ -1,23 +1,7 @@
-"""Shared helpers for the UI component tests."""
-
-import numbers
+"""Fixtures for the UI component tests (shared checks are in ui_checks.py)."""
 
 import numpy as np
 import pytest
-
-
-def assert_source_finite(source):
-    """Every numeric entry of a ColumnDataSource is finite, and columns have equal length."""
-    lengths = {k: len(v) for k, v in source.data.items()}
-    assert len(set(lengths.values())) <= 1, lengths
-    for key, col in source.data.items():
-        arr = np.asarray(col)
-        if arr.dtype.kind in "fiu":
-            assert np.isfinite(arr).all(), (source.name, key)
-        elif arr.dtype == object:
-            for v in col:
-                if isinstance(v, numbers.Number):
-                    assert np.isfinite(v), (source.name, key)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 from deeptricks.ui import CurveChart, LayerLineChart, theme
 from deeptricks.ui.charts import CLAMPED_HIGH, FLOORED, NONFINITE, OK
 
-from conftest import assert_source_finite
+from ui_checks import assert_source_finite
 
 
 def finite_range(r):

@@ -5,7 +5,7 @@ import pytest
 from deeptricks.ui import HistogramGrid
 from deeptricks.ui.histograms import _inv_symlog, _symlog_ticks
 
-from conftest import assert_source_finite
+from ui_checks import assert_source_finite
 
 
 def layers(rng, n, growth=1.0, size=256):

@@ -3,7 +3,7 @@ import pytest
 
 from deeptricks.ui import UnitGrid, theme
 
-from conftest import assert_source_finite
+from ui_checks import assert_source_finite
 
 
 def test_grid_shape_and_fixed_scale(rng):
