@@ -9,8 +9,9 @@ change (controls built later) it gives
 
 * each slider handle ``aria-label`` = the slider's title (for Panel's
   ``DiscreteSlider``, the text above it, and ``aria-valuetext`` = the value shown;
-  for a :func:`~deeptricks.ui.controls.choice_slider` too, ``aria-valuetext`` =
-  the option its title shows),
+  for a slider whose title formats its value in the browser, such as a
+  :func:`~deeptricks.ui.controls.choice_slider`, ``aria-valuetext`` = the value
+  the title shows),
 * each checkbox ``aria-label`` = its label,
 * each button group ``role="group"`` with ``aria-label`` = its name (see
   :class:`RadioButtonGroup`) and each of its buttons ``aria-pressed``,
@@ -46,8 +47,9 @@ function label_view(view) {
     if (m.title) {
       handles.forEach((h) => h.setAttribute("aria-label", m.title));
       if (m.format?.type == "CustomJSTickFormatter") {
-        // a slider over a list of options (ui.controls.choice_slider): the handle's value is
-        // an index, so say the option the title shows instead
+        // the title shows a value computed in the browser (an option of ui.controls.choice_slider,
+        // whose handle moves over indices; the residual page's scale, whose handle moves in log10):
+        // say what the title shows, not the handle's own number
         const sync = () => {
           const shown = root.querySelector(".bk-slider-value")?.textContent;
           if (shown) handles.forEach((h) => h.setAttribute("aria-valuetext", shown.trim()));
