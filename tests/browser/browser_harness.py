@@ -252,11 +252,33 @@ const __plain = (v, depth = 0) => {
 };
 """
 
-JS_IDLE = "() => window.Bokeh !== undefined && Bokeh.documents.length > 0 && Bokeh.documents[0].is_idle"
+JS_FIRST_RENDER = "() => window.Bokeh !== undefined && Bokeh.documents.length > 0 && Bokeh.documents[0].is_idle"
+
+# The whole page drawn: the first render done, no section still waiting to be sent (the pages
+# send what is below the first screen once that is drawn: ui.layout.page's `later`), and every
+# element of the document has a view that finished drawing. (A plot's hidden toolbar has no view.)
+JS_IDLE = """() => {
+  if (!(window.Bokeh !== undefined && Bokeh.documents.length > 0 && Bokeh.documents[0].is_idle)) return false;
+  const doc = Bokeh.documents[0];
+  for (const m of doc.all_models) {
+    if (!("css_classes" in m.properties) || !("visible" in m.properties) || m.type == "Toolbar") continue;
+    if (m.css_classes.includes("dt-pending")) return false;
+    const view = Bokeh.index.find_one(m);
+    if (view == null || !view.has_finished()) return false;
+  }
+  return true;
+}"""
+
+
+def wait_first_render(page, timeout: float = 30_000) -> None:
+    """Wait until BokehJS has a document and it finished its first render (ms timeout): the
+    first screen of a page, before the sections sent after it arrive."""
+    page.wait_for_function(JS_FIRST_RENDER, timeout=timeout)
 
 
 def wait_idle(page, timeout: float = 30_000) -> None:
-    """Wait until BokehJS has a document and it finished its first render (ms timeout)."""
+    """Wait until the whole page is drawn: the first render and every section sent after it
+    (ms timeout)."""
     page.wait_for_function(JS_IDLE, timeout=timeout)
 
 

@@ -138,3 +138,61 @@ def test_page_controls_leave_panels_busy_bookkeeping_alone(monkeypatch):
     assert slider.value == 0.3 and recorded == []
     outside._process_events({"value": 0.4})
     assert outside.value == 0.4 and len(recorded) == 1
+
+
+def _session_doc():
+    """A Bokeh document that looks like a server session's to Panel (not yet drawn)."""
+    import weakref
+
+    from bokeh.document import Document
+
+    class Context:   # stands in for Bokeh's session context: only the request's arguments are read
+        request = type("Request", (), {"arguments": {}})()
+
+    doc, ctx = Document(), Context()
+    doc._session_context = weakref.ref(ctx)
+    return doc, ctx
+
+
+def _later_column(built: pn.Column) -> pn.Column:
+    main_col = built.objects[1].objects[1]
+    return main_col.objects[-1]
+
+
+def test_later_sections_are_there_at_once_outside_a_server():
+    from deeptricks.ui.layout import CONTROL_DEBOUNCE_MS, PENDING_CLASS
+
+    below = pn.pane.Markdown("below the first screen")
+    slider = pn.widgets.IntSlider(label="Batch size", start=1, end=64)
+    built = page("T", "intro", [], [pn.pane.Markdown("first screen")], later=[below, pn.Column(slider)])
+    later = _later_column(built)
+    assert later.objects[0] is below and slider in later.objects[1].objects
+    assert PENDING_CLASS not in later.css_classes and later.min_height is None
+    assert slider._debounce == CONTROL_DEBOUNCE_MS
+    built.get_root()
+
+
+def test_in_a_session_later_sections_are_sent_once_the_first_screen_is_drawn():
+    from bokeh.models import Slider
+    from panel.io.state import set_curdoc
+
+    from deeptricks.ui.layout import CONTROL_DEBOUNCE_MS, PENDING_CLASS
+
+    doc, _ctx = _session_doc()
+    below = pn.pane.Markdown("below the first screen")
+    slider = pn.widgets.IntSlider(label="Batch size", start=1, end=64)
+    with set_curdoc(doc):
+        built = page("T", "intro", [], [pn.pane.Markdown("first screen")], later=[below, slider])
+        later = _later_column(built)
+        assert later.objects == [] and PENDING_CLASS in later.css_classes and later.min_height > 0
+        assert slider._debounce == CONTROL_DEBOUNCE_MS        # quickened though not yet in the page
+        doc.add_root(built.get_root(doc))
+        assert not below._models and not any(isinstance(m, Slider) for m in doc.models)
+    try:
+        pn.state._on_load(doc)     # what Panel runs when the browser reports the document drawn
+        assert later.objects == [below, slider]
+        assert PENDING_CLASS not in later.css_classes and later.min_height is None
+        assert below._models and any(isinstance(m, Slider) and m.title == "Batch size" for m in doc.models)
+    finally:
+        for registry in (pn.state._loaded, pn.state._onload):
+            registry.pop(doc, None)

@@ -405,6 +405,8 @@ class BatchNormPage:
             caption("On the log scale 0, 1, 10 and 100 are evenly spaced, so any size fits; on ±5, *off* "
                     "is the share of values beyond the axis. Exact zeros (ReLU makes about half) are counted "
                     "in the row's label, not drawn; on the right they are the spike, moved by BatchNorm."),
+        ]
+        later = [   # below the first screen: sent once that is drawn
             self.spread,
             self.spread_text,
             caption("Per feature, how much the 512 examples differ (the standard deviation across the "
@@ -438,7 +440,7 @@ class BatchNormPage:
             self.modes_text,
             self.running_table,
         ]
-        return page_template(TITLE, INTRO, self.controls(), main, notes=[sync], name="batch-norm")
+        return page_template(TITLE, INTRO, self.controls(), main, later=later, notes=[sync], name="batch-norm")
 
 
 _TABLE_CSS = """

@@ -219,6 +219,8 @@ class DropoutPage:
                                   "gave them 0. Press Play to draw a fresh mask four times a second."),
                           sizing_mode="stretch_width", styles={"flex": "1 1 260px"}),
                 sizing_mode="stretch_width", gap="0 16px"),
+        ]
+        later = [   # below the first screen: sent once that is drawn
             section_title("Training vs test: why the survivors are scaled", theme.TRAIN),
             pn.FlexBox(pn.Column(self.readout, self.readout_text, sizing_mode="stretch_width",
                                  styles={"flex": "1 1 300px"}),
@@ -242,7 +244,7 @@ class DropoutPage:
                     "up, and through ten untrained layers that compounds: one reason dropout is used sparingly "
                     "in deep stacks and usually only on some layers."),
         ]
-        return page_template(TITLE, INTRO, self.controls(), main, notes=[sync], name="dropout")
+        return page_template(TITLE, INTRO, self.controls(), main, later=later, notes=[sync], name="dropout")
 
 
 def page(state: DropoutState | None = None):

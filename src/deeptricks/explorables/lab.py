@@ -774,7 +774,8 @@ class LabPage:
             self.layer_slider,
         ]
 
-    def _build_main(self) -> list:
+    def _build_main(self) -> tuple[list, list]:
+        """(the first screen: run bar, data plane and curves; the sections below it)."""
         run_bar = pn.FlexBox(self.start_button, self.pause_button, self.step_button, self.reset_button,
                              gap="6px", sizing_mode="stretch_width", name="lab-run-bar")
         return [
@@ -794,6 +795,7 @@ class LabPage:
                     "(dropout off, batch norm on its running averages). Training loss falling while test "
                     "loss climbs is overfitting. In compare mode A is blue, B orange; solid lines are "
                     "training, dashed lines test."),
+        ], [
             section_title("Inside the network"),
             self.pct_pair,
             caption("The plot of the batch-norm paper: how the distribution of one block's inputs to its "
@@ -819,11 +821,11 @@ class LabPage:
     def layout(self, location=None):
         """The page; ``location`` (default ``pn.state.location``) is the address bar to sync with."""
         location = location if location is not None else pn.state.location
-        main = self._build_main()
+        main, later = self._build_main()
         self._apply_preset_from_query(location)
         self.url = url_sync(self.state, URL_PARAMS, location=location)
         self._show_preset()
-        return page_template(TITLE, INTRO, self.controls(), main, notes=[self.url], name="lab")
+        return page_template(TITLE, INTRO, self.controls(), main, later=later, notes=[self.url], name="lab")
 
     def _apply_preset_from_query(self, loc) -> None:
         """A linked preset is applied before the rest of the link, so that explicit values win."""

@@ -329,6 +329,8 @@ class LayerNormPage:
             self.shrink_note,
             self.shrink,
             self.shrink_text,
+        ]
+        later = [   # below the first screen: sent once that is drawn
             section_title("3 · A deep stack with layer norm", LN_COLOR),
             caption("The same kind of 256-unit ReLU stack as on the batch-norm page, run on 512 inputs with "
                     "the same weights, with and without layer norm before each layer. Histograms use one "
@@ -344,7 +346,7 @@ class LayerNormPage:
                     "this stack it holds every layer steady just as batch norm does, and it would work the "
                     "same with a batch of one."),
         ]
-        return page_template(TITLE, INTRO, self.controls(), main, notes=[sync], name="layer-norm")
+        return page_template(TITLE, INTRO, self.controls(), main, later=later, notes=[sync], name="layer-norm")
 
 
 def page(state: LayerNormState | None = None):

@@ -409,6 +409,8 @@ class ResidualPage:
                 "axis, a straight line down to almost nothing at block 1. The residual net, with the same "
                 "weights, keeps it near 1. **Try:** drag the depth; pick batch or layer normalization (the "
                 "plain net's gradient stops fading, and may even grow); try tanh or relu."),
+        ]
+        later = [   # below the first screen: sent once that is drawn
             section_title("2 · The +1: two ways back through a residual block", theme.GREEN),
             self.paths_chart,
             self.paths_text,
@@ -444,8 +446,8 @@ class ResidualPage:
                 "depth ends about as low as the shallow one. Each setting's run is kept, so you can switch back "
                 "without training again."),
         ]
-        return page_template(TITLE, INTRO, self.controls(), main, notes=[sync, self.growth_note],
-                             name="residual")
+        return page_template(TITLE, INTRO, self.controls(), main, later=later,
+                             notes=[sync, self.growth_note], name="residual")
 
 
 def _log_ticks(lo: float, hi: float) -> list[float]:
