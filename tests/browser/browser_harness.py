@@ -259,14 +259,11 @@ JS_FIRST_RENDER = "() => window.Bokeh !== undefined && Bokeh.documents.length > 
 # element of the document has a view that finished drawing. (A plot's hidden toolbar has no view.)
 JS_IDLE = """() => {
   if (!(window.Bokeh !== undefined && Bokeh.documents.length > 0 && Bokeh.documents[0].is_idle)) return false;
-  const doc = Bokeh.documents[0];
-  for (const m of doc.all_models) {
-    if (!("css_classes" in m.properties) || !("visible" in m.properties) || m.type == "Toolbar") continue;
-    if (m.css_classes.includes("dt-pending")) return false;
-    const view = Bokeh.index.find_one(m);
-    if (view == null || !view.has_finished()) return false;
-  }
-  return true;
+  const elements = [...Bokeh.documents[0].all_models].filter(
+    (m) => "css_classes" in m.properties && "visible" in m.properties && m.type != "Toolbar");
+  if (elements.some((m) => m.css_classes.includes("dt-pending"))) return false;
+  const views = new Map([...Bokeh.index.query(() => true)].map((v) => [v.model, v]));
+  return elements.every((m) => views.has(m) && views.get(m).has_finished());
 }"""
 
 
