@@ -258,7 +258,7 @@ JS_FIRST_RENDER = "() => window.Bokeh !== undefined && Bokeh.documents.length > 
 # send what is below the first screen once that is drawn: ui.layout.page's `later`), and every
 # element of the document has a view that finished drawing. (A plot's hidden toolbar has no view.)
 JS_IDLE = """() => {
-  if (!(window.Bokeh !== undefined && Bokeh.documents.length > 0 && Bokeh.documents[0].is_idle)) return false;
+  if (!(""" + JS_FIRST_RENDER + """)()) return false;
   const elements = [...Bokeh.documents[0].all_models].filter(
     (m) => "css_classes" in m.properties && "visible" in m.properties && m.type != "Toolbar");
   if (elements.some((m) => m.css_classes.includes("dt-pending"))) return false;

@@ -196,7 +196,7 @@ def page(
     main = _as_list(main)
     if later:
         main.append(after_first_render(_as_list(later), name=f"{name}-later"))
-    main_col = pn.Column(notes_col, *_as_list(main), css_classes=["dt-main"],
+    main_col = pn.Column(notes_col, *main, css_classes=["dt-main"],
                          sizing_mode="stretch_width", name=f"{name}-main", margin=0)
     body = pn.FlexBox(controls_col, main_col, gap="12px 20px", flex_wrap="wrap",
                       align_items="flex-start", sizing_mode="stretch_width",
@@ -237,9 +237,9 @@ def after_first_render(items: list, *, name: str = "later", min_height: int = 40
     that work (on the dropout page 160 of 235 Bokeh models: 0.5 s of a 1.6 s page load).
     So in a server session this column starts empty, showing "Loading the rest of the
     page…" over a minimum height (the footer does not jump), and Panel's ``onload``, which
-    runs when the browser reports the document drawn, puts ``items`` in it. The server then builds their
-    models and sends them as one update. Outside a server session (a static export, a test)
-    the column is filled at once.
+    runs when the browser reports the document drawn, puts ``items`` in it: the server then
+    builds their models and sends them as one update. Outside a server session (a static
+    export, a test) the column is filled at once.
 
     The ``items`` exist from the start, and the page updates them as usual; only their
     Bokeh models wait. Their widgets get the page's short debounce (:func:`quicken`) here,
