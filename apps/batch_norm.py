@@ -1,5 +1,5 @@
 """Batch-normalization explorable: `panel serve apps/batch_norm.py`."""
 
-from deeptricks.explorables.batch_norm import page
+from deeptricks.server.app import page_for_panel_serve
 
-page().servable(title="Batch normalization · deeptricks")
+page_for_panel_serve("batch_norm").servable(title="Batch normalization · deeptricks")

@@ -1,5 +1,5 @@
 """Dropout explorable: `panel serve apps/dropout.py`."""
 
-from deeptricks.explorables.dropout import page
+from deeptricks.server.app import page_for_panel_serve
 
-page().servable(title="Dropout · deeptricks")
+page_for_panel_serve("dropout").servable(title="Dropout · deeptricks")

@@ -1,5 +1,5 @@
 """The lab (train a network live): `panel serve apps/lab.py`."""
 
-from deeptricks.explorables.lab import page
+from deeptricks.server.app import page_for_panel_serve
 
-page().servable(title="The lab · deeptricks")
+page_for_panel_serve("lab").servable(title="The lab · deeptricks")

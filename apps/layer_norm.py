@@ -1,5 +1,5 @@
 """Layer-normalization explorable: `panel serve apps/layer_norm.py`."""
 
-from deeptricks.explorables.layer_norm import page
+from deeptricks.server.app import page_for_panel_serve
 
-page().servable(title="Layer normalization · deeptricks")
+page_for_panel_serve("layer_norm").servable(title="Layer normalization · deeptricks")

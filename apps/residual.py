@@ -1,5 +1,5 @@
 """Residual connections explorable: `panel serve apps/residual.py`."""
 
-from deeptricks.explorables.residual import page
+from deeptricks.server.app import page_for_panel_serve
 
-page().servable(title="Residual connections · deeptricks")
+page_for_panel_serve("residual").servable(title="Residual connections · deeptricks")

@@ -16,8 +16,9 @@ process-wide cleanup ``PeriodicCallback``. Bokeh 3.10 runs the click handler on 
 thread; off the loop thread ``PeriodicCallback.start`` reschedules itself as a next-tick
 callback of the session, which Bokeh again runs on a worker thread, and so on forever. There
 is always one such callback in flight, and each blocks the session's expiration.
-``deeptricks.explorables.base.start_busy_cleanup_on_loop`` starts the cleanup on the loop
-thread instead; ``--workaround`` calls it from the app and both sessions are freed.
+deeptricks' workaround (``deeptricks.server.patches.BUSY_CLEANUP``) starts the cleanup on the
+loop thread instead; ``--workaround`` installs it from the app and both sessions are freed.
+Write-up: ``docs/upstream/panel-busy-cleanup-leak.md``.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ pn.Column(button).servable()
 """
 
 WORKAROUND = """
-from deeptricks.explorables.base import start_busy_cleanup_on_loop
-start_busy_cleanup_on_loop()
+from deeptricks.server import patches
+patches.BUSY_CLEANUP.install()
 """
 
 

@@ -7,7 +7,8 @@ import urllib.request
 
 import pytest
 
-from deeptricks.__main__ import build_parser, default_origins
+from deeptricks.__main__ import build_parser
+from deeptricks.server.app import default_origins
 from deeptricks.explorables.registry import EXPLORABLES
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent / "browser"))

@@ -42,7 +42,7 @@ def server():
 @pytest.fixture
 def own_server():
     """A server for one test: were a session never freed (as the lab's after a Start click once
-    was on Panel 1.10, see ``base.start_busy_cleanup_on_loop``), it would hold up no other test."""
+    was on Panel 1.10, see ``deeptricks.server.patches.BUSY_CLEANUP``), it would hold up no other test."""
     with Server("--session-lifetime", "1", env={"DEEPTRICKS_DEBUG_ENDPOINTS": "1"}) as s:
         yield s
 
@@ -74,8 +74,11 @@ def pages(counts: dict) -> int:
 
 def settled(server) -> dict:
     """Wait until the sessions of earlier tests are gone; -> live counts."""
-    return wait_for(lambda: (c := live(server)) and c.get("bokeh.ServerSession", 0) == 0 and c,
-                      "the earlier sessions to be freed", timeout=30)
+    def gone():
+        counts = live(server)            # {} when nothing of a page is alive: settled too
+        return (counts,) if counts.get("bokeh.ServerSession", 0) == 0 else None
+
+    return wait_for(gone, "the earlier sessions to be freed", timeout=30)[0]
 
 
 def no_traceback(server, offset: int) -> None:

@@ -9,8 +9,6 @@ for a course site that embeds the explorables.
 from __future__ import annotations
 
 import argparse
-import importlib
-import os
 import sys
 
 
@@ -71,53 +69,6 @@ def embed_snippets(name: str, server: str, query: str = "", height: int = 900) -
     return script, iframe
 
 
-def default_origins(address: str, port: int) -> list[str]:
-    hosts = ["localhost", "127.0.0.1"] if address in ("localhost", "127.0.0.1", "0.0.0.0", "::") else [address]
-    return [f"{h}:{port}" for h in hosts]
-
-
-def env_origins() -> list[str]:
-    """Origins from ``DEEPTRICKS_ALLOW_WEBSOCKET_ORIGIN`` (comma-separated), as the Docker image sets."""
-    raw = os.environ.get("DEEPTRICKS_ALLOW_WEBSOCKET_ORIGIN", "")
-    return [o.strip() for o in raw.split(",") if o.strip()]
-
-
-def serve(args) -> None:
-    import panel as pn
-
-    from deeptricks.explorables import index
-    from deeptricks.explorables.registry import EXPLORABLES
-    from deeptricks.ui.urlsync import embeddable
-
-    routes = {"/": embeddable(index.page)}
-    titles = {"/": "deeptricks"}
-    for e in EXPLORABLES:
-        routes[f"/{e.slug}"] = embeddable(e.page)
-        titles[f"/{e.slug}"] = f"{e.title} · deeptricks"
-    origins = args.allow_websocket_origin or env_origins() or default_origins(args.address, args.port)
-    if args.autoreload:
-        pn.config.autoreload = True
-    shown = "localhost" if args.address in ("0.0.0.0", "::") else args.address
-    prefix = "/" + args.prefix.strip("/") if args.prefix.strip("/") else ""
-    print(f"deeptricks: open http://{shown}:{args.port}{prefix}/", flush=True)
-    from deeptricks.explorables.base import (debug_patterns, freeze_startup_objects, log_session_freed,
-                                             on_session_created, resolve_bokeh_settings)
-    pn.state.on_session_created(on_session_created)
-    pn.state.on_session_destroyed(log_session_freed)
-    lifetime_ms = max(100, int(args.session_lifetime * 1000))
-    debug = os.environ.get("DEEPTRICKS_DEBUG_ENDPOINTS") == "1"   # /debug/live, for tests and benchmarks
-    for e in EXPLORABLES:                 # import every page's code now, then keep it out of the
-        importlib.import_module(e.module)  # garbage collector's full passes (before any session)
-    import panel.io.server  # noqa: F401
-    resolve_bokeh_settings()
-    freeze_startup_objects()
-    pn.serve(routes, port=args.port, address=args.address, websocket_origin=origins, prefix=prefix,
-             num_procs=args.num_procs, show=args.show, title=titles, verbose=False,
-             use_xheaders=args.use_xheaders, liveness="liveness", unused_session_lifetime_milliseconds=lifetime_ms,
-             check_unused_sessions_milliseconds=min(10_000, max(50, lifetime_ms // 2)),
-             extra_patterns=debug_patterns() if debug else [])
-
-
 def main(argv=None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
@@ -143,6 +94,7 @@ def main(argv=None) -> int:
     if args.command != "serve":
         ap.print_help()
         return 0 if args.command is None else 2
+    from deeptricks.server.app import serve
     serve(args)
     return 0
 

@@ -48,20 +48,6 @@ def test_comparison():
     c.get_root()
 
 
-def test_page_controls_answer_without_panels_50ms_wait():
-    """The pages coalesce updates themselves, so their widgets skip Panel's debounce."""
-    import panel as pn
-
-    from deeptricks.ui.layout import CONTROL_DEBOUNCE_MS, page
-
-    slider = pn.widgets.FloatSlider(label="p", start=0, end=1)
-    inner = pn.widgets.Checkbox(label="scale")
-    built = page("T", "intro", [slider], [pn.Column(inner)])
-    assert CONTROL_DEBOUNCE_MS < pn.widgets.FloatSlider._debounce
-    assert slider._debounce == inner._debounce == CONTROL_DEBOUNCE_MS
-    assert built.select(pn.widgets.Widget)
-
-
 def test_live_text_sets_panels_html_model_directly():
     from html import unescape
 
@@ -122,24 +108,6 @@ def test_live_markdown_keeps_the_markdown_and_sends_html():
     assert t.model.styles["font-size"] == "14px"
 
 
-def test_page_controls_leave_panels_busy_bookkeeping_alone(monkeypatch):
-    """A slider move does not record a process-wide busy event (costly with many sessions)."""
-    from panel.io.state import state
-
-    from deeptricks.ui.layout import page
-
-    slider = pn.widgets.FloatSlider(label="p", start=0, end=1)
-    outside = pn.widgets.FloatSlider(label="q", start=0, end=1)      # not on a page: Panel as usual
-    page("T", "intro", [slider], [])
-    recorded = []
-    monkeypatch.setattr(state, "_add_busy_event", lambda event_id: recorded.append(event_id))
-    monkeypatch.setattr(state, "_remove_busy_event", lambda event_id: None)
-    slider._process_events({"value": 0.3})
-    assert slider.value == 0.3 and recorded == []
-    outside._process_events({"value": 0.4})
-    assert outside.value == 0.4 and len(recorded) == 1
-
-
 def _session_doc():
     """A Bokeh document that looks like a server session's to Panel (not yet drawn)."""
     import weakref
@@ -160,7 +128,7 @@ def _later_column(built: pn.Column) -> pn.Column:
 
 
 def test_later_sections_are_there_at_once_outside_a_server():
-    from deeptricks.ui.layout import CONTROL_DEBOUNCE_MS, PENDING_CLASS
+    from deeptricks.ui.layout import PENDING_CLASS
 
     below = pn.pane.Markdown("below the first screen")
     slider = pn.widgets.IntSlider(label="Batch size", start=1, end=64)
@@ -168,7 +136,6 @@ def test_later_sections_are_there_at_once_outside_a_server():
     later = _later_column(built)
     assert later.objects[0] is below and slider in later.objects[1].objects
     assert PENDING_CLASS not in later.css_classes and later.min_height is None
-    assert slider._debounce == CONTROL_DEBOUNCE_MS
     built.get_root()
 
 
@@ -176,7 +143,7 @@ def test_in_a_session_later_sections_are_sent_once_the_first_screen_is_drawn():
     from bokeh.models import Slider
     from panel.io.state import set_curdoc
 
-    from deeptricks.ui.layout import CONTROL_DEBOUNCE_MS, PENDING_CLASS
+    from deeptricks.ui.layout import PENDING_CLASS
 
     doc, _ctx = _session_doc()
     below = pn.pane.Markdown("below the first screen")
@@ -185,7 +152,6 @@ def test_in_a_session_later_sections_are_sent_once_the_first_screen_is_drawn():
         built = page("T", "intro", [], [pn.pane.Markdown("first screen")], later=[below, slider])
         later = _later_column(built)
         assert later.objects == [] and PENDING_CLASS in later.css_classes and later.min_height > 0
-        assert slider._debounce == CONTROL_DEBOUNCE_MS        # quickened though not yet in the page
         doc.add_root(built.get_root(doc))
         assert not below._models and not any(isinstance(m, Slider) for m in doc.models)
     try:

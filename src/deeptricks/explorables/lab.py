@@ -28,7 +28,6 @@ from deeptricks.core import DATASETS, NORMS, OPTIMIZERS
 from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, LiveMarkdown, choice_slider, control_label,
                            note_alert, page as page_template, section_title, set_note, theme, url_sync)
 from deeptricks.ui.a11y import RadioButtonGroup
-from deeptricks.ui.layout import quicken
 
 from .base import Coalesced, caption
 from .state import ExplorableState
@@ -742,7 +741,6 @@ class LabPage:
                 b_widgets.objects = [
                     slider(s.param.b_depth), w.Select.from_param(s.param.b_norm, sizing_mode="stretch_width"),
                     w.Checkbox.from_param(s.param.b_residual), slider(s.param.b_dropout)]
-                quicken(b_widgets)
             b_widgets.visible = s.compare
 
         s.param.watch(show_b, ["compare"])

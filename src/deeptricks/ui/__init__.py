@@ -4,14 +4,9 @@ Every component creates its Bokeh figures once; its ``update`` methods only
 replace data-source contents and move ranges, so pages stay smooth while a
 slider is dragged. Bokeh models carry ``name=`` values derived from the
 component's ``name`` so browser tests can find them.
-
-Importing this package makes Bokeh's property containers lighter
-(:mod:`deeptricks.ui.lean`; ``DEEPTRICKS_LEAN_BOKEH=0`` leaves them alone) and
-Panel's panes build their wrapping layout only when asked for it
-(:mod:`deeptricks.ui.lean_panel`; ``DEEPTRICKS_LEAN_PANEL=0``).
 """
 
-from . import lean, lean_panel, theme
+from . import theme
 from .charts import CurveChart, LayerLineChart
 from .controls import choice_slider
 from .histograms import HistogramGrid
@@ -20,9 +15,6 @@ from .layout import (LiveMarkdown, LiveText, comparison, control_label, note_ale
 from .sanitize import Hist, clean, describe, fast_histogram, symlog
 from .units import UnitGrid
 from .urlsync import URLSync, coerce_query, serialize_value, url_sync
-
-lean.install()
-lean_panel.install()
 
 __all__ = [
     "CurveChart",

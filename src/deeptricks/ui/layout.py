@@ -209,7 +209,6 @@ def page(
     )
     root = pn.Column(header, body, footer, sizing_mode="stretch_width", name=name,
                      styles={"max-width": "1280px", "margin": "0 auto"}, stylesheets=[css])
-    quicken(root)
     return root
 
 
@@ -242,10 +241,8 @@ def after_first_render(items: list, *, name: str = "later", min_height: int = 40
     export, a test) the column is filled at once.
 
     The ``items`` exist from the start, and the page updates them as usual; only their
-    Bokeh models wait. Their widgets get the page's short debounce (:func:`quicken`) here,
-    as the page's own pass cannot see into an empty column.
+    Bokeh models wait.
     """
-    quicken(pn.Column(*items))
     col = pn.Column(sizing_mode="stretch_width", margin=0, name=name, css_classes=[PENDING_CLASS],
                     min_height=min_height, stylesheets=[_PENDING_CSS])
 
@@ -254,29 +251,3 @@ def after_first_render(items: list, *, name: str = "later", min_height: int = 40
 
     pn.state.onload(fill)
     return col
-
-
-CONTROL_DEBOUNCE_MS = 10
-"""How long the server waits after a control's message before acting on it (Panel: 50 ms).
-
-Panel holds each widget change for 50 ms so that a burst of messages becomes one
-callback. The pages coalesce for themselves (``explorables.base.Coalesced``: a
-session computes only its latest values, once per turn of the event loop), so
-that wait only adds latency to every slider step."""
-
-
-_VALUE_EVENTS = ("value", "value_throttled", "active", "clicks")
-
-
-def quicken(layout) -> None:
-    """Set every widget in ``layout`` to wait :data:`CONTROL_DEBOUNCE_MS` instead of Panel's 50 ms,
-    and to leave its value changes out of Panel's "busy" bookkeeping.
-
-    For each widget message Panel records a busy event in ``pn.state`` (process-wide)
-    and removes it after, each time toggling every parameter of ``pn.state`` read-only
-    and back: with twenty learners on the dropout page, 15% of the server's time.
-    ``pn.state.busy`` only drives loading indicators, which these pages do not use."""
-    for w in layout.select(pn.widgets.Widget):
-        w._debounce = CONTROL_DEBOUNCE_MS
-        w._busy__ignore = [*type(w)._busy__ignore, *_VALUE_EVENTS]
-

@@ -18,7 +18,7 @@ import math
 import re
 import urllib.parse
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 
 import panel as pn
@@ -253,44 +253,6 @@ def embed_session_args(doc=None) -> dict | None:
     if _AUTOLOAD_ARG not in args:
         return None
     return {k: v for k, v in args.items() if not str(k).startswith("bokeh-")}
-
-
-def embeddable(page: Callable[[], object]) -> Callable[[], object]:
-    """Wrap a server route's page function so ``server_document`` embeds load their resources.
-
-    For an autoload.js session Panel derives an absolute ``pn.state.rel_path``
-    (the app server's origin) from the ``bokeh-absolute-url`` argument, so that
-    the script's resource URLs point at the app server and not at the
-    embedding page. Panel 1.9 then overwrites it with a relative one (``..``)
-    as soon as ``pn.state.location`` is created (``Location.from_request``
-    sees the request path ``/<app>/autoload.js`` and ``Location._sync_pathname``
-    resets ``rel_path``); every page creates it (``server_doc`` adds a location
-    model). Resources resolved afterwards, such as ``es-module-shims`` for
-    ReactiveESM components, then load from the embedding site and 404, and
-    the embed never finishes rendering. Here the location is created first
-    and the absolute path put back before the page is built.
-
-    Panel also points the components' stylesheets at its CDN unless the
-    document has a ``dist_url`` (set for full pages only, when their HTML is
-    rendered), so an embed would need the internet for its CSS; the app
-    server's own static URL is set here before any component is rendered.
-    Other sessions are left alone.
-    """
-    def build():
-        if embed_session_args() is not None:
-            from panel.io.resources import LOCAL_DIST, use_cdn
-
-            absolute = pn.state.rel_path
-            pn.state.location  # noqa: B018 - created now, so later uses do not reset rel_path
-            if absolute and absolute.startswith(("http://", "https://")):
-                pn.state.rel_path = absolute
-                if not use_cdn():
-                    pn.state.curdoc._template_variables["dist_url"] = f"{absolute}/{LOCAL_DIST}"
-        return page()
-
-    build.__name__ = getattr(page, "__name__", "page")
-    build.__doc__ = getattr(page, "__doc__", None)
-    return build
 
 
 _QUEUED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()

@@ -1,0 +1,93 @@
+"""``deeptricks serve``: the index at ``/``, every explorable at ``/<name>``, ``/liveness``; and
+the same pages for ``panel serve apps/*.py`` (:func:`page_for_panel_serve`)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Callable
+
+import panel as pn
+
+from . import hooks, patches
+from .debug import debug_patterns
+from .tuning import freeze_startup_objects, resolve_bokeh_settings
+
+
+def session_page(build: Callable[[], object]) -> Callable[[], object]:
+    """A route's page function for a server: it prepares a script-tag embed's session
+    (:func:`patches.prepare_embedded_session`) before it builds the page."""
+    def page():
+        patches.prepare_embedded_session()
+        return build()
+
+    page.__name__ = getattr(build, "__name__", "page")
+    page.__doc__ = getattr(build, "__doc__", None)
+    return page
+
+
+def routes() -> tuple[dict[str, Callable], dict[str, str]]:
+    """``({route: page function}, {route: title})`` for every page served."""
+    from deeptricks.explorables import index
+    from deeptricks.explorables.registry import EXPLORABLES
+
+    pages = {"/": session_page(index.page)}
+    titles = {"/": "deeptricks"}
+    for e in EXPLORABLES:
+        pages[f"/{e.slug}"] = session_page(e.page)
+        titles[f"/{e.slug}"] = f"{e.title} · deeptricks"
+    return pages, titles
+
+
+def default_origins(address: str, port: int) -> list[str]:
+    hosts = ["localhost", "127.0.0.1"] if address in ("localhost", "127.0.0.1", "0.0.0.0", "::") else [address]
+    return [f"{h}:{port}" for h in hosts]
+
+
+def env_origins() -> list[str]:
+    """Origins from ``DEEPTRICKS_ALLOW_WEBSOCKET_ORIGIN`` (comma-separated), as the Docker image sets."""
+    raw = os.environ.get("DEEPTRICKS_ALLOW_WEBSOCKET_ORIGIN", "")
+    return [o.strip() for o in raw.split(",") if o.strip()]
+
+
+def serve(args) -> None:
+    """Serve every page with Panel's server, as the command line's ``serve`` asks."""
+    from deeptricks.explorables.registry import EXPLORABLES
+
+    pages, titles = routes()
+    origins = args.allow_websocket_origin or env_origins() or default_origins(args.address, args.port)
+    if args.autoreload:
+        pn.config.autoreload = True
+    shown = "localhost" if args.address in ("0.0.0.0", "::") else args.address
+    prefix = "/" + args.prefix.strip("/") if args.prefix.strip("/") else ""
+    print(f"deeptricks: open http://{shown}:{args.port}{prefix}/", flush=True)
+    pn.state.on_session_created(hooks.session_created)
+    pn.state.on_session_destroyed(hooks.session_destroyed)
+    lifetime_ms = max(100, int(args.session_lifetime * 1000))
+    debug = os.environ.get("DEEPTRICKS_DEBUG_ENDPOINTS") == "1"   # /debug/live, for tests and benchmarks
+    for e in EXPLORABLES:                 # import every page's code now, then keep it out of the
+        importlib.import_module(e.module)  # garbage collector's full passes (before any session)
+    import panel.io.server  # noqa: F401
+    patches.install_process()
+    resolve_bokeh_settings()
+    freeze_startup_objects()
+    pn.serve(pages, port=args.port, address=args.address, websocket_origin=origins, prefix=prefix,
+             num_procs=args.num_procs, show=args.show, title=titles, verbose=False,
+             use_xheaders=args.use_xheaders, liveness="liveness", unused_session_lifetime_milliseconds=lifetime_ms,
+             check_unused_sessions_milliseconds=min(10_000, max(50, lifetime_ms // 2)),
+             extra_patterns=debug_patterns() if debug else [])
+
+
+def page_for_panel_serve(slug: str | None = None):
+    """The page ``apps/<slug>.py`` serves under ``panel serve`` (``None``: the index), with
+    what ``deeptricks serve`` sets up around it: the workarounds, and the session hooks."""
+    from deeptricks.explorables import index
+    from deeptricks.explorables.registry import by_slug
+
+    patches.install_process()
+    hooks.session_created()
+    doc = pn.state.curdoc
+    if doc is not None and doc.session_context is not None:
+        doc.on_session_destroyed(hooks.session_destroyed)
+    build = index.page if slug is None else by_slug(slug).page
+    return session_page(build)()
