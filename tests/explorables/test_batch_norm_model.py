@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from deeptricks.core import BatchNorm, build_net
-from deeptricks.explorables.batch_norm_model import (
-    BATCH, N_DRAWS, N_FEATURES, ZERO_SHARE, BatchNormModel, running_stats, summarize,
-)
+from deeptricks.explorables.batch_norm_model import BATCH, N_DRAWS, N_FEATURES, BatchNormModel, running_stats
+from deeptricks.explorables.layer_stats import ZERO_SHARE, summarize
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +200,7 @@ def test_summaries_survive_overflow_and_collapse():
 
 
 def test_symlog_matches_the_exact_formula_to_float32_rounding():
-    from deeptricks.explorables.batch_norm_model import symlog
+    from deeptricks.explorables.layer_stats import symlog
 
     x = np.concatenate([[0.0, 9.0, -99.0, 1e-9, -1e-30, 3e38], np.geomspace(1e-6, 1e6, 200)]).astype(np.float32)
     x = np.concatenate([x, -x])

@@ -18,7 +18,8 @@ from deeptricks.ui.sources import set_data
 from .base import Coalesced, Prefetcher, caption
 from .shared import ViewCache, shared
 from .state import ExplorableState
-from .batch_norm_model import (BATCH, MAX_DEPTH, MOMENTUM, N_DRAWS, SHARED_LIM, BatchNormModel, fmt)
+from .batch_norm_model import BATCH, MAX_DEPTH, MOMENTUM, N_DRAWS, BatchNormModel
+from .layer_stats import SHARED_LIM, fmt
 
 TITLE = "Batch normalization"
 SUMMARY = "Standardize every feature over the batch, so each layer receives values of a sane size."

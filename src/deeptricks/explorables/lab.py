@@ -1,5 +1,10 @@
 """The lab: train a network live and see why each trick matters. State and page.
 
+:class:`LabState` holds the controls (every one is in the page's address);
+the nets are trained by :mod:`.lab_model` (a :class:`LabSession` of one or two
+runs) and drawn by the views of :mod:`.lab_views`; :class:`LabPage` builds
+those views once, lays them out, and decides what each training tick updates.
+
 Training never blocks the page for long: while it runs, a periodic callback
 (every ``TICK_MS``) trains as many steps as fit in a time budget, then pushes
 one batched update (new curve points streamed, the decision boundary redrawn,
@@ -15,24 +20,24 @@ from __future__ import annotations
 import math
 import time
 import urllib.parse
-from html import escape
 
 import numpy as np
 import panel as pn
 import param
 from bokeh.core.properties import value
-from bokeh.models import (ColorBar, ColumnDataSource, HoverTool, LinearColorMapper, Range1d, Span)
-from bokeh.plotting import figure
+from bokeh.models import Span
 
 from deeptricks.core import DATASETS, NORMS, OPTIMIZERS
-from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, LiveMarkdown, choice_slider, control_label,
-                           note_alert, page as page_template, section_title, set_note, theme, url_sync)
+from deeptricks.ui import (HistogramGrid, LayerLineChart, LiveMarkdown, choice_slider, control_label, note_alert,
+                           page as page_template, section_title, set_note, theme, url_sync)
 from deeptricks.ui.a11y import RadioButtonGroup
 
 from .base import Coalesced, caption
 from .state import ExplorableState
-from .lab_model import (ACTIVATION_NAMES, BATCH_SIZES, GRID, LEARNING_RATES, MAX_DEPTH, MAX_WIDTH,
-                        PRESETS, LabSession, RunConfig, SpeedMeter)
+from .lab_model import (ACTIVATION_NAMES, BATCH_SIZES, LEARNING_RATES, MAX_DEPTH, MAX_WIDTH, PRESETS, LabSession,
+                        RunConfig, SpeedMeter)
+from .lab_views import (A_COLOR, B_COLOR, CURVE_NOTE, WINDOW_NOTE, BatchCurveChart, BoundaryView, grad_chart,
+                        half, pair, percentile_chart, title_html)
 
 TITLE = "The lab: train a network"
 SUMMARY = "Train a net live, or two side by side, and watch each trick change the curves and the boundary."
@@ -54,31 +59,6 @@ SLOW_EVERY = 5            # per-layer histograms and gradient profile: every 5th
 LESION_EVERY = 20         # "delete one block": every 20th tick while training, if cheap
 BOUNDARY_COST = 0.015     # redraw the boundary every other tick (or less) when it costs more
 N_HIST = 6                # histogram panels per net
-
-A_COLOR, B_COLOR = theme.BLUE, theme.VERMILLION
-CLASS_COLORS = (theme.BLUE, theme.VERMILLION)
-
-
-def _mix(hex_color: str, t: float) -> tuple[int, int, int]:
-    """``hex_color`` blended towards white by ``t`` (0 = the colour, 1 = white)."""
-    rgb = [int(hex_color[i:i + 2], 16) for i in (1, 3, 5)]
-    return tuple(round(c + (255 - c) * t) for c in rgb)
-
-
-def diverging_palette(low: str = CLASS_COLORS[0], high: str = CLASS_COLORS[1], n: int = 256,
-                      tint: float = 0.45) -> list[str]:
-    """Light ``low`` → white → light ``high``: blue/orange, readable with every common colour
-    blindness, and pale enough that the class-coloured points stay visible on top."""
-    a, b = np.array(_mix(low, tint), float), np.array(_mix(high, tint), float)
-    white = np.array([255.0, 255.0, 255.0])
-    out = []
-    for t in np.linspace(0, 1, n):
-        c = a + (white - a) * (t / 0.5) if t < 0.5 else white + (b - white) * ((t - 0.5) / 0.5)
-        out.append("#%02x%02x%02x" % tuple(int(round(v)) for v in c))
-    return out
-
-
-BOUNDARY_PALETTE = diverging_palette()
 
 PRESET_OPTIONS = {"(none: your own settings)": "none",
                   **{f"{i}. {p.title}": k for i, (k, p) in enumerate(PRESETS.items(), 1)}}
@@ -170,130 +150,6 @@ URL_PARAMS = {"preset": "preset", "dataset": "data", "noise": "noise", "n_train"
               "layer": "layer"}
 
 
-# --------------------------------------------------------------------------- views of one net
-
-
-class BoundaryView:
-    """The decision boundary of one net over the input plane, with the data on top."""
-
-    def __init__(self, tag: str, title: str):
-        self.tag = tag
-        self.mapper = LinearColorMapper(palette=BOUNDARY_PALETTE, low=0.0, high=1.0,
-                                        name=f"lab-boundary-{tag}-mapper")
-        self.figure = figure(name=f"lab-boundary-{tag}-figure", width=420, height=470, max_width=520,
-                             sizing_mode="scale_width", tools="", match_aspect=True,
-                             x_range=Range1d(-1.5, 1.5), y_range=Range1d(-1.5, 1.5), title=title)
-        self.figure.title.name = f"lab-boundary-{tag}-title"
-        self.image_source = ColumnDataSource({"image": [np.full((GRID, GRID), 0.5)], "x": [-1.5],
-                                              "y": [-1.5], "dw": [3.0], "dh": [3.0]},
-                                             name=f"lab-boundary-{tag}-image")
-        self.figure.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.image_source,
-                          color_mapper=self.mapper, name=f"lab-boundary-{tag}-glyph")
-        self.train_source = ColumnDataSource({"x": [], "y": [], "color": [], "cls": []},
-                                             name=f"lab-boundary-{tag}-train")
-        self.test_source = ColumnDataSource({"x": [], "y": [], "color": [], "cls": []},
-                                            name=f"lab-boundary-{tag}-test")
-        test = self.figure.scatter("x", "y", source=self.test_source, size=5, fill_color=None,
-                                   line_color="color", line_width=1.2, line_alpha=0.75,
-                                   name=f"lab-boundary-{tag}-test-points")
-        train = self.figure.scatter("x", "y", source=self.train_source, size=7, fill_color="color",
-                                    line_color="white", line_width=1.0,
-                                    name=f"lab-boundary-{tag}-train-points")
-        # one hover tool per kind of point, so that no per-point label strings are kept or sent
-        self.figure.add_tools(HoverTool(renderers=[train], tooltips=[("", "training point, class @cls")]),
-                              HoverTool(renderers=[test], tooltips=[("", "test point, class @cls")]))
-        self.figure.add_layout(ColorBar(
-            color_mapper=self.mapper, orientation="horizontal", height=8, location=(0, 0), padding=4,
-            title="P(class 1), as the net predicts it",
-            title_text_font_size=theme.TICK_SIZE, title_text_font_style="normal",
-            title_text_color=theme.MUTED, major_label_text_font_size=theme.TICK_SIZE,
-            major_label_text_color=theme.MUTED, name=f"lab-boundary-{tag}-colorbar"), "below")
-        self.figure.xaxis.axis_label = "x₁"
-        self.figure.yaxis.axis_label = "x₂"
-        theme.style_figure(self.figure)
-        self.pane = pn.pane.Bokeh(self.figure, sizing_mode="scale_width", max_width=520)
-
-    def set_data(self, data, extent: float) -> None:
-        def pts(X, y):
-            cls = np.asarray(y, dtype=np.int32)
-            return {"x": X[:, 0], "y": X[:, 1], "color": [CLASS_COLORS[c] for c in cls.tolist()], "cls": cls}
-        self.train_source.data = pts(data.X_train, data.y_train)
-        self.test_source.data = pts(data.X_test, data.y_test)
-        for rng in (self.figure.x_range, self.figure.y_range):
-            rng.update(start=-extent, end=extent, reset_start=-extent, reset_end=extent)
-        self._extent = extent
-
-    def set_image(self, probs: np.ndarray, title: str) -> None:
-        e = self._extent
-        self.image_source.data = {"image": [probs.astype(np.float32)], "x": [-e], "y": [-e],
-                                  "dw": [2 * e], "dh": [2 * e]}
-        if self.figure.title.text != title:
-            self.figure.title.text = title
-
-
-WINDOW_NOTE = "No points yet: this chart adds one for every 10 training steps."
-
-
-CURVE_NOTE = "No points yet: press Start and the curves grow as the net learns."
-
-
-class BatchCurveChart(CurveChart):
-    """A :class:`CurveChart` that streams many steps of several series in one call.
-
-    A training tick adds several points per series; streaming them one
-    ``stream`` call at a time costs one websocket frame per column per point.
-    Here each series gets one ``stream`` per tick, with plain lists (sent
-    inline in the JSON patch rather than as separate binary buffers).
-    """
-
-    def stream_many(self, steps, values: dict) -> None:
-        steps = np.asarray(steps, float)
-        if steps.size == 0:
-            return
-        with pn.io.hold():
-            for s, v in values.items():
-                if s not in self.sources:
-                    continue
-                d = self._prepare(s, steps, np.asarray(v, float))
-                if len(d["x"]):
-                    self.sources[s].stream({k: list(map(float, c)) if k in ("x", "y") else list(c)
-                                            for k, c in d.items()}, rollover=self.rollover)
-            self._apply_ranges()
-            self._show_flags(self._flags())
-
-
-def _title_html(text: str, color: str) -> str:
-    return f'<div class="dt-section-title" style="border-left-color:{color}">{escape(text)}</div>'
-
-
-def _half(*objs, title_pane=None) -> pn.Column:
-    return pn.Column(*([title_pane] if title_pane is not None else []), *objs, css_classes=["dt-half"],
-                     sizing_mode="stretch_width", stylesheets=[theme.stylesheet()])
-
-
-def _percentile_chart(tag: str) -> BatchCurveChart:
-    """15th/50th/85th percentile of one block's pre-activations over training (net ``tag``)."""
-    color, band = (A_COLOR, theme.SKY_BLUE) if tag == "a" else (B_COLOR, theme.ORANGE)
-    chart = BatchCurveChart(("85th", "50th", "15th"), name=f"lab-pct-{tag}", title="",
-                            y_label="pre-activation", height=250, colors=(band, color, band),
-                            empty_text=WINDOW_NOTE)
-    for s_name in ("85th", "15th"):
-        chart.lines[s_name].glyph.line_width = 1.5
-    return chart
-
-
-def _grad_chart(tag: str) -> BatchCurveChart:
-    """‖dL/dW‖ of the first, middle and last block over training (net ``tag``)."""
-    return BatchCurveChart(("first block", "middle block", "last block"), name=f"lab-grad-{tag}",
-                           title="", y_label="‖dL/dW‖", log_y=True, log_floor=1e-30, height=250,
-                           colors=(theme.GREEN, theme.PURPLE, theme.BLACK), empty_text=WINDOW_NOTE)
-
-
-def _pair(*halves: pn.Column, name: str) -> pn.FlexBox:
-    return pn.FlexBox(*halves, gap="8px 20px", flex_wrap="wrap", sizing_mode="stretch_width",
-                      stylesheets=[theme.stylesheet()], name=name)
-
-
 # --------------------------------------------------------------------------- the page
 
 
@@ -343,8 +199,8 @@ class LabPage:
                                    y_range=(0.0, 1.02), height=230, empty_text=CURVE_NOTE)
 
         # inside the network, per net
-        self.pct = [_percentile_chart("a")]
-        self.grad = [_grad_chart("a")]
+        self.pct = [percentile_chart("a")]
+        self.grad = [grad_chart("a")]
         self.pct_titles = [section_title("", A_COLOR)]
         self.grad_now = LayerLineChart(("A", "B"), name="lab-grad-now", log_y=True,
                                        title="Gradient norm per block, last 10 steps",
@@ -364,11 +220,11 @@ class LabPage:
         self.lesion_text = LiveMarkdown("lab-lesion-text", margin=(0, 8))
 
         # A's halves; _build_b adds B's (to these lists and to the pairs that show them)
-        self.boundary_halves = [_half(self.boundaries[0].pane, title_pane=self.boundary_titles[0])]
-        self.pct_halves = [_half(self.pct[0], title_pane=self.pct_titles[0])]
-        self.grad_halves = [_half(self.grad[0])]
-        self.pct_pair = _pair(self.pct_halves[0], name="lab-percentiles")
-        self.grad_pair = _pair(self.grad_halves[0], name="lab-gradients")
+        self.boundary_halves = [half(self.boundaries[0].pane, title_pane=self.boundary_titles[0])]
+        self.pct_halves = [half(self.pct[0], title_pane=self.pct_titles[0])]
+        self.grad_halves = [half(self.grad[0])]
+        self.pct_pair = pair(self.pct_halves[0], name="lab-percentiles")
+        self.grad_pair = pair(self.grad_halves[0], name="lab-gradients")
         # one histogram grid per mode: A's alone, and (from _build_b) A and B overlaid
         self.hist_area = pn.Column(self.hists[0], sizing_mode="stretch_width", margin=0, name="lab-hists")
         self.curves_box = pn.Column(self.loss, self.acc, css_classes=["dt-half"], sizing_mode="stretch_width",
@@ -500,7 +356,7 @@ class LabPage:
                 c.clear()
             for i, (title, bt) in enumerate(zip(self.pct_titles, self.boundary_titles)):
                 label = self._label(i)
-                title.object = bt.object = _title_html(label, (A_COLOR, B_COLOR)[i])
+                title.object = bt.object = title_html(label, (A_COLOR, B_COLOR)[i])
             for halves in (self.boundary_halves, self.pct_halves, self.grad_halves):
                 if len(halves) > 1:
                     halves[1].visible = compare
@@ -523,15 +379,15 @@ class LabPage:
         if len(self.boundaries) > 1:
             return
         self.boundaries.append(BoundaryView("b", "B"))
-        self.pct.append(_percentile_chart("b"))
-        self.grad.append(_grad_chart("b"))
+        self.pct.append(percentile_chart("b"))
+        self.grad.append(grad_chart("b"))
         self.hists.append(HistogramGrid(("A", "B"), name="lab-hist2", n_panels=N_HIST,
                                         x_label="pre-activation", row_height=48, colors=(A_COLOR, B_COLOR)))
         self.boundary_titles.append(section_title("", B_COLOR))
         self.pct_titles.append(section_title("", B_COLOR))
-        self.boundary_halves.append(_half(self.boundaries[1].pane, title_pane=self.boundary_titles[1]))
-        self.pct_halves.append(_half(self.pct[1], title_pane=self.pct_titles[1]))
-        self.grad_halves.append(_half(self.grad[1]))
+        self.boundary_halves.append(half(self.boundaries[1].pane, title_pane=self.boundary_titles[1]))
+        self.pct_halves.append(half(self.pct[1], title_pane=self.pct_titles[1]))
+        self.grad_halves.append(half(self.grad[1]))
         self.pct_pair.append(self.pct_halves[1])
         self.grad_pair.append(self.grad_halves[1])
         self.hist_area.append(self.hists[1])

@@ -19,7 +19,7 @@ from deeptricks.ui.sources import set_data
 from .base import Coalesced, caption
 from .shared import shared
 from .state import ExplorableState
-from .batch_norm_model import fmt
+from .layer_stats import fmt
 from .layer_norm_model import MAX_DEPTH, N_EXAMPLES, N_FEATURES, POOL, LayerNormModel
 
 TITLE = "Layer normalization"

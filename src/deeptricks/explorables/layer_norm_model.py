@@ -27,8 +27,8 @@ import numpy as np
 
 from deeptricks.core import BatchNorm, LayerNorm, activation, build_net
 
-from .batch_norm_model import (X_AXES, ColumnViews, LayerSummary, column_views, make_inputs,
-                               shared_log_range, summarize)
+from .layer_stats import (X_AXES, ColumnViews, LayerSummary, column_views, make_inputs, shared_log_range,
+                          summarize)
 
 N_EXAMPLES, N_FEATURES = 8, 12          # the table
 POOL = 64                               # the shrinking-batch view draws its batches from these
