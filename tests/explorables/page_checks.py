@@ -19,6 +19,7 @@ import param
 import pytest
 from bokeh.models import ColumnDataSource, GlyphRenderer, Label, Plot, Range1d, Text, Title
 
+from deeptricks.explorables import sections
 from deeptricks.ui import urlsync
 
 PAGES = {
@@ -64,7 +65,9 @@ def build(name: str, search: str = "", **state_kw) -> Built:
         return made[-1]
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(module, "url_sync", bind)
+        for where in (module, sections):        # a page binds itself, or through its sections
+            if hasattr(where, "url_sync"):
+                mp.setattr(where, "url_sync", bind)
         layout = page.layout()
     assert len(made) == 1 and made[0].location is loc, "the page has no URL binding"
     sync = made[0]

@@ -10,14 +10,16 @@ import param
 from bokeh.models import ColumnDataSource, Range1d, Slope
 from bokeh.plotting import figure
 
-from deeptricks.ui import (CurveChart, HistogramGrid, LayerLineChart, UnitGrid, control_label, LiveText,
-                           page as page_template, section_title, strong, theme, url_sync)
+from deeptricks.ui import CurveChart, HistogramGrid, LayerLineChart, UnitGrid, control_label, LiveText, strong, theme
 
 from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.charts import fit_log_ticks, nice_step
 from deeptricks.ui.sources import set_data
 
+from deeptricks.ui.views import PageOnly, View
+
 from .base import Coalesced, Prefetcher, caption
+from .sections import Sectioned
 from .shared import ViewCache, shared
 from .state import ExplorableState
 from .dropout_model import DEPTH, ENS_MAX, DropoutModel
@@ -84,8 +86,28 @@ VIEWS = ViewCache(512)
 URL_PARAMS = {"p": "p", "mode": "mode", "scale": "scale", "layer": "layer", "k": "k", "mask_seed": "seed"}
 
 
-class DropoutPage:
+class DropoutPage(Sectioned):
     """Builds the figures once and refreshes their data when the state changes."""
+
+    SLUG, TITLE, INTRO = "dropout", TITLE, INTRO
+    URL_PARAMS = URL_PARAMS
+    VIEWS = (
+        View("units", "One layer's units, one example",
+             "the unit grid: drag p and watch units drop out and the survivors glow",
+             "Each square is a unit of one layer; × marks a dropped unit, and the survivors are "
+             "scaled by 1/(1−p), so they glow hotter as p rises.",
+             controls=("p", "mode", "layer", "playing"), first_screen=True),
+        View("readout", "Training vs test: why the survivors are scaled",
+             "training-time average against test-time output, with the scaling switch and K",
+             "Each dot is one output: across its test-time value, up its training-time value averaged "
+             "over K masks; with scaling the cloud sits on the diagonal, without it the slope drops to 1−p.",
+             controls=("p", "scale", "k"), color=theme.TRAIN),
+        View("layers", "Every layer, training vs test",
+             "every layer's activation histogram in training and test mode",
+             "Each row is one layer's non-zero activations in training and test mode; as p grows, "
+             "training adds zeros and spreads out the rest.",
+             controls=("p", "mode", "scale")),
+    )
 
     def __init__(self, state: DropoutState | None = None):
         self.state = state or DropoutState()
@@ -112,7 +134,7 @@ class DropoutPage:
         self.readout.min_border_left = 64
         self.readout_text = LiveText("dropout-readout-text")
         self.ensemble = CurveChart(("average of K thinned networks",), name="dropout-ensemble",
-                                   title="Distance from the full network as K grows",
+                                   title="Gap to the full network, by K",
                                    x_label="K, the number of thinned networks averaged",
                                    y_label="relative error", log_y=True, height=300,
                                    colors=[theme.TRAIN]).steady_layout()
@@ -192,61 +214,72 @@ class DropoutPage:
         self.state.mask_seed += 1
 
     # -- layout -------------------------------------------------------------
-    def controls(self):
+    def controls_by_name(self) -> dict:
         s = self.state
         w = pn.widgets
-        return [
-            w.FloatSlider.from_param(s.param.p, sizing_mode="stretch_width", name="Dropout rate p"),
-            control_label("Mode"),
-            RadioButtonGroup.from_param(s.param.mode, sizing_mode="stretch_width"),
-            w.Checkbox.from_param(s.param.scale),
-            w.IntSlider.from_param(s.param.layer, sizing_mode="stretch_width"),
-            w.IntSlider.from_param(s.param.k, sizing_mode="stretch_width"),
-            pn.Row(w.Button.from_param(s.param.resample),
-                   w.Toggle.from_param(s.param.playing, name="▶ Play"), sizing_mode="stretch_width"),
-        ]
+        return {
+            "p": w.FloatSlider.from_param(s.param.p, sizing_mode="stretch_width", name="Dropout rate p"),
+            "mode": pn.Column(control_label("Mode"),
+                              RadioButtonGroup.from_param(s.param.mode, sizing_mode="stretch_width"),
+                              sizing_mode="stretch_width", margin=0),
+            "scale": w.Checkbox.from_param(s.param.scale),
+            "layer": w.IntSlider.from_param(s.param.layer, sizing_mode="stretch_width"),
+            "k": w.IntSlider.from_param(s.param.k, sizing_mode="stretch_width"),
+            "playing": pn.Row(w.Button.from_param(s.param.resample),
+                              w.Toggle.from_param(s.param.playing, name="▶ Play"), sizing_mode="stretch_width"),
+        }
 
-    def layout(self):
-        sync = url_sync(self.state, URL_PARAMS)
-        main = [
-            section_title("One layer's units, one example"),
-            pn.FlexBox(
+    def prepare_view(self, name: str) -> None:
+        if name == "layers":                  # ten rows fit a course page's column
+            self.hists.row_height = 42
+            self._update()
+
+    def section(self, name: str) -> list:
+        if name == "units":
+            return [pn.FlexBox(
                 pn.Column(self.units, sizing_mode="stretch_width", styles={"flex": "1 1 300px", "max-width": "480px"}),
                 pn.Column(self.unit_text,
-                          caption("Each square is a unit of the chosen layer, coloured on a fixed scale (dark = 0). "
-                                  "Units marked × were dropped; the rest are multiplied by 1/(1−p), so as p rises "
-                                  "the few survivors glow hotter. Some units are dark without a ×: the ReLU already "
-                                  "gave them 0. Press Play to draw a fresh mask four times a second."),
+                          PageOnly(caption(
+                              "Each square is a unit of the chosen layer, coloured on a fixed scale (dark = 0). "
+                              "Units marked × were dropped; the rest are multiplied by 1/(1−p), so as p rises "
+                              "the few survivors glow hotter. Some units are dark without a ×: the ReLU already "
+                              "gave them 0. Press Play to draw a fresh mask four times a second.")),
                           sizing_mode="stretch_width", styles={"flex": "1 1 260px"}),
-                sizing_mode="stretch_width", gap="0 16px"),
-        ]
-        later = [   # below the first screen: sent once that is drawn
-            section_title("Training vs test: why the survivors are scaled", theme.TRAIN),
-            pn.FlexBox(pn.Column(self.readout, self.readout_text, sizing_mode="stretch_width",
-                                 styles={"flex": "1 1 300px"}),
-                       pn.Column(self.ensemble, sizing_mode="stretch_width", styles={"flex": "1 1 300px"}),
-                       sizing_mode="stretch_width", gap="0 16px"),
-            caption("A linear read-out of the chosen layer, for 16 examples. Each dot is one output: across "
+                sizing_mode="stretch_width", gap="0 16px")]
+        if name == "readout":
+            return [
+                pn.FlexBox(pn.Column(self.readout, self.readout_text, sizing_mode="stretch_width",
+                                     styles={"flex": "1 1 300px"}),
+                           pn.Column(self.ensemble, sizing_mode="stretch_width", styles={"flex": "1 1 300px"}),
+                           sizing_mode="stretch_width", gap="0 16px"),
+                PageOnly(caption(
+                    "A linear read-out of the chosen layer, for 16 examples. Each dot is one output: across "
                     "is its test-time value, up is its training-time value averaged over K random masks. With "
-                    "scaling the dots sit on the dashed diagonal: each unit delivers, on average, exactly what it "
-                    "delivers at test time, so averaging K thinned networks approaches the full one "
+                    "scaling the dots sit on the dashed diagonal: each unit delivers, on average, exactly what "
+                    "it delivers at test time, so averaging K thinned networks approaches the full one "
                     "(the distance chart). "
                     "Untick *Scale the survivors* and the cloud tilts to slope 1−p: a model trained that way "
-                    "would see its signal jump by 1/(1−p) the moment it is deployed."),
-            section_title("Every layer, training vs test"),
-            self.hists,
-            self.means,
-            caption("Histograms of each layer's non-zero outputs over the whole batch, on one fixed axis; "
+                    "would see its signal jump by 1/(1−p) the moment it is deployed."))]
+        if name == "layers":
+            return [
+                self.hists,
+                PageOnly(self.means),
+                PageOnly(caption(
+                    "Histograms of each layer's non-zero outputs over the whole batch, on one fixed axis; "
                     "each row's label gives the share of exact zeros in training (ReLU's and dropout's) and, "
                     "after →, the share beyond the right edge. In training mode the zeros grow with p and the "
                     "rest spreads out. Scaling matches each unit's "
                     "mean at its own layer, but after a ReLU the extra noise also nudges the next layer's mean "
                     "up, and through ten untrained layers that compounds: one reason dropout is used sparingly "
-                    "in deep stacks and usually only on some layers."),
-        ]
-        return page_template(TITLE, INTRO, self.controls(), main, later=later, notes=[sync], name="dropout")
+                    "in deep stacks and usually only on some layers."))]
+        raise KeyError(name)
 
 
 def page(state: DropoutState | None = None):
     """The servable dropout page."""
     return DropoutPage(state).layout()
+
+
+def view(name: str, state: DropoutState | None = None, **kwargs):
+    """One view of the dropout page, alone (see :data:`DropoutPage.VIEWS`)."""
+    return DropoutPage(state).view(name, **kwargs)

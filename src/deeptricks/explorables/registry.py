@@ -1,4 +1,5 @@
-"""The explorables in the order the index lists them: route, title, one line, page builder."""
+"""The explorables in the order the index lists them: route, title, one line, page builder,
+and each one's views (the sections a course page can embed alone)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,29 @@ class Explorable:
     title: str
     summary: str       # one line for the index
     module: str        # module with a ``page()`` function
+    page_class: str = ""   # its page class, whose ``VIEWS`` are the embeddable sections
 
     def page(self):
         """Build a fresh page (one per browser session)."""
         return importlib.import_module(self.module).page()
 
+    def _page_class(self):
+        return getattr(importlib.import_module(self.module), self.page_class)
+
+    def views(self) -> tuple:
+        """The views of this explorable (:class:`deeptricks.ui.views.View`), in page order."""
+        return tuple(self._page_class().VIEWS) if self.page_class else ()
+
+    def view(self, name: str, **kwargs):
+        """Build a fresh view ``name`` (one per browser session); ``kwargs`` go to the page's
+        ``view`` (``caption=``)."""
+        return self._page_class()().view(name, **kwargs)
+
 
 EXPLORABLES = (
     Explorable("dropout", "Dropout",
                "Drop random units while training: watch survivors scale up and the test-time output hold steady.",
-               "deeptricks.explorables.dropout"),
+               "deeptricks.explorables.dropout", "DropoutPage"),
     Explorable("batch_norm", "Batch normalization",
                "Standardize each layer over the batch: deep activations stop drifting; small batches get noisy.",
                "deeptricks.explorables.batch_norm"),
@@ -35,6 +49,11 @@ EXPLORABLES = (
                "Train a net live, or two side by side, and watch each trick change the curves and the boundary.",
                "deeptricks.explorables.lab"),
 )
+
+
+def view_routes() -> list[tuple[Explorable, object]]:
+    """Every ``(explorable, view)`` pair, in index order."""
+    return [(e, v) for e in EXPLORABLES for v in e.views()]
 
 
 def by_slug(slug: str) -> Explorable:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from functools import partial
 from typing import Callable
 
 import panel as pn
@@ -21,7 +22,7 @@ def session_page(build: Callable[[], object]) -> Callable[[], object]:
         patches.prepare_embedded_session()
         return build()
 
-    page.__name__ = getattr(build, "__name__", "page")
+    page.__name__ = getattr(build, "__name__", None) or "page"
     page.__doc__ = getattr(build, "__doc__", None)
     return page
 
@@ -29,13 +30,16 @@ def session_page(build: Callable[[], object]) -> Callable[[], object]:
 def routes() -> tuple[dict[str, Callable], dict[str, str]]:
     """``({route: page function}, {route: title})`` for every page served."""
     from deeptricks.explorables import index
-    from deeptricks.explorables.registry import EXPLORABLES
+    from deeptricks.explorables.registry import EXPLORABLES, view_routes
 
     pages = {"/": session_page(index.page)}
     titles = {"/": "deeptricks"}
     for e in EXPLORABLES:
         pages[f"/{e.slug}"] = session_page(e.page)
         titles[f"/{e.slug}"] = f"{e.title} · deeptricks"
+    for e, v in view_routes():
+        pages[f"/{e.slug}/{v.name}"] = session_page(partial(e.view, v.name))
+        titles[f"/{e.slug}/{v.name}"] = f"{v.title} · {e.title} · deeptricks"
     return pages, titles
 
 

@@ -1,0 +1,128 @@
+"""A page made of views: the full explorable, and each of its sections served alone.
+
+A page class that mixes in :class:`Sectioned` declares its views (``VIEWS``, a tuple of
+:class:`deeptricks.ui.views.View`) and supplies two things: ``controls_by_name()``, the
+sidebar's controls keyed by the state parameter they set, and ``section(name)``, the
+objects of one section. :meth:`Sectioned.layout` assembles the full page from every
+section in order. :meth:`Sectioned.view` assembles one section alone, with only the
+controls that move it. Both go through the same two methods, so the page and its views
+cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+
+import panel as pn
+
+from deeptricks.ui import page as page_template, section_title, url_sync
+from deeptricks.ui.urlsync import embed_session_args
+from deeptricks.ui.views import View, ViewFooter, on_page, view_template
+
+_OFF = {"0", "false", "no", "off"}
+
+
+def _query_flag(key: str) -> str | None:
+    """The raw value of ``key`` in this session's link (or script tag's arguments), if any."""
+    args = embed_session_args()
+    if args is not None:
+        raw = args.get(key)
+        return raw[0].decode("utf-8", "replace") if raw else None
+    loc = pn.state.location if pn.state.curdoc is not None and pn.state.curdoc.session_context else None
+    if loc is None:
+        return None
+    values = urllib.parse.parse_qs((loc.search or "").lstrip("?")).get(key)
+    return values[0] if values else None
+
+
+def full_page_href(slug: str) -> str | None:
+    """Where "open the full explorable" points from a view of ``slug``, without the query.
+
+    In a script-tag embed: the app server's absolute URL (the course page's own address
+    would be wrong). In a page or iframe: the view's own path, one level up. Outside a
+    server (tests, notebooks): ``None``, no link."""
+    doc = pn.state.curdoc
+    if doc is None or doc.session_context is None:
+        return None
+    if embed_session_args() is not None:
+        base = pn.state.rel_path or ""
+        return f"{base}/{slug}" if base.startswith(("http://", "https://")) else None
+    path = (pn.state.location.pathname or "").rstrip("/")     # /<prefix>/<slug>/<view>
+    head = path.rpartition("/")[0]
+    return head if head.rpartition("/")[2] == slug else path   # else served as /<slug>?view=...
+
+
+class Sectioned:
+    """Mixin for an explorable's page class (see the module's docstring).
+
+    The class sets ``SLUG``, ``TITLE``, ``INTRO``, ``VIEWS`` and ``URL_PARAMS``; the
+    instance has ``state``."""
+
+    SLUG: str
+    TITLE: str
+    INTRO: str
+    VIEWS: tuple[View, ...]
+    URL_PARAMS: dict
+    NOTES_BELOW_CONTROLS: tuple = ()
+
+    # -- what a page supplies -------------------------------------------------
+    def controls_by_name(self) -> dict[str, object]:
+        """The sidebar's controls in order, each keyed by the state parameter it sets
+        (keys starting with ``_`` are notes, shown on the page only)."""
+        raise NotImplementedError
+
+    def section(self, name: str) -> list:
+        """The objects of section ``name`` (wrap page-only ones in ``ui.views.PageOnly``)."""
+        raise NotImplementedError
+
+    def page_notes(self) -> list:
+        """Notes above the main area besides the link's (none by default)."""
+        return []
+
+    # -- assembled ------------------------------------------------------------
+    @classmethod
+    def view_named(cls, name: str) -> View:
+        for v in cls.VIEWS:
+            if v.name == name:
+                return v
+        raise KeyError(f"{cls.SLUG} has no view {name!r}; its views: {', '.join(v.name for v in cls.VIEWS)}")
+
+    def _sync(self):
+        return url_sync(self.state, self.URL_PARAMS)
+
+    def layout(self) -> pn.Column:
+        """The full page: every section in order, the sidebar with every control."""
+        sync = self._sync()
+        main, later = [], []
+        for v in self.VIEWS:
+            objects = [section_title(v.title, v.color), *on_page(self.section(v.name))]
+            (main if v.first_screen else later).extend(objects)
+        sidebar = list(self.controls_by_name().values())
+        return page_template(self.TITLE, self.INTRO, sidebar, main, later=later or None,
+                             notes=[sync, *self.page_notes()], name=self.SLUG.replace("_", "-"))
+
+    def view(self, name: str, *, caption: bool | None = None) -> pn.Column:
+        """Section ``name`` alone, with the controls that move it (``caption``: show the
+        view's sentence; by default unless the link says ``caption=0``)."""
+        v = self.view_named(name)
+        if v.query:
+            self.state.param.update(**v.query)
+        sync = self._sync()
+        if caption is None:
+            caption = (_query_flag("caption") or "").lower() not in _OFF
+        self.prepare_view(name)
+        controls = self.controls_by_name()
+        shown = [controls[c] for c in v.controls]
+        tag = f"{self.SLUG}-{name}".replace("_", "-")
+        footer = ViewFooter(v.caption if caption else "", self.TITLE, name=f"{tag}-foot")
+        href = full_page_href(self.SLUG)
+        if href is not None:
+            follow = lambda *_: footer.set_link(href + sync.query_string())  # noqa: E731
+            follow()
+            self.state.param.watch(follow, list(self.URL_PARAMS))
+        return view_template(v, shown, self.section(name), footer=footer, notes=[sync, *self.page_notes()],
+                             name=tag)
+
+    def prepare_view(self, name: str) -> None:
+        """Adjust figures for view ``name`` alone before it is assembled (compact sizes);
+        nothing by default."""
