@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import os
 from functools import partial
+from pathlib import Path
 from typing import Callable
 
 import panel as pn
@@ -13,6 +14,9 @@ import panel as pn
 from . import hooks, patches
 from .debug import debug_patterns
 from .tuning import freeze_startup_objects, resolve_bokeh_settings
+
+EMBED_DIR = Path(__file__).resolve().parents[1] / "assets" / "embed"
+"""Served at ``/deeptricks/``: ``frames.js``, which sizes a course page's deeptricks iframes."""
 
 
 def session_page(build: Callable[[], object]) -> Callable[[], object]:
@@ -79,7 +83,7 @@ def serve(args) -> None:
              num_procs=args.num_procs, show=args.show, title=titles, verbose=False,
              use_xheaders=args.use_xheaders, liveness="liveness", unused_session_lifetime_milliseconds=lifetime_ms,
              check_unused_sessions_milliseconds=min(10_000, max(50, lifetime_ms // 2)),
-             extra_patterns=debug_patterns() if debug else [])
+             extra_patterns=debug_patterns() if debug else [], static_dirs={"deeptricks": str(EMBED_DIR)})
 
 
 def page_for_panel_serve(slug: str | None = None):

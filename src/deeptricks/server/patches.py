@@ -312,7 +312,7 @@ EMBED_RESOURCES = Workaround(
         "Panel's absolute resource base to '..', so ReactiveESM's module shim is requested from "
         "the embedding site and the embed never renders; and component stylesheets point at "
         "Panel's CDN.",
-    seen_on="Panel 1.9.4",
+    seen_on="Panel 1.9.4 and 1.10.0",
     report="docs/upstream/panel-embed-resources.md",
     needed=_embed_rel_path_needed,
     apply=lambda: True,               # per session: prepare_embedded_session
@@ -330,11 +330,20 @@ def prepare_embedded_session() -> None:
     from panel.io.resources import LOCAL_DIST, use_cdn
 
     absolute = pn.state.rel_path
-    pn.state.location  # noqa: B018 - created now, so later uses do not reset rel_path
-    if absolute and absolute.startswith(("http://", "https://")):
+    if not (absolute and absolute.startswith(("http://", "https://"))):
+        return
+    doc = pn.state.curdoc
+
+    def restore(*_):
         pn.state.rel_path = absolute
         if not use_cdn():
-            pn.state.curdoc._template_variables["dist_url"] = f"{absolute}/{LOCAL_DIST}"
+            doc._template_variables["dist_url"] = f"{absolute}/{LOCAL_DIST}"
+
+    location = pn.state.location        # created now, so later uses do not reset rel_path...
+    restore()
+    # ...and when the browser reports its (the course page's) path, Panel 1.10 resets them
+    # again: put them back after its watcher
+    location.param.watch(restore, ["pathname"], precedence=10)
 
 
 # --------------------------------------------------------------------------- installing

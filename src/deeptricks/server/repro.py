@@ -178,9 +178,11 @@ def busy_cleanup_reschedules_on_session() -> bool:
     from types import SimpleNamespace
 
     scheduled: list = []
+    loop = asyncio.new_event_loop()          # the server's loop, running on another thread
 
     class Doc:                        # a session's document, as far as the cleanup looks
-        session_context = SimpleNamespace(server_context=None)
+        session_context = SimpleNamespace(server_context=SimpleNamespace(
+            application_context=SimpleNamespace(io_loop=SimpleNamespace(asyncio_loop=loop))))
         add_next_tick_callback = add_periodic_callback = staticmethod(scheduled.append)
 
     doc = Doc()
@@ -188,14 +190,17 @@ def busy_cleanup_reschedules_on_session() -> bool:
 
     def worker():
         # what Bokeh 3.10 sets up for a session callback: the document, made on the loop's
-        # thread, current on a worker thread
+        # thread (Panel 1.9 keeps that thread's id; 1.10 finds the loop), current on a worker
         with set_curdoc(doc):
             pn.state._thread_id = threading.main_thread().ident
             cleanup.start()
 
-    t = threading.Thread(target=worker)
-    t.start()
-    t.join(10)
+    try:
+        t = threading.Thread(target=worker)
+        t.start()
+        t.join(10)
+    finally:
+        loop.close()
     if cleanup._cb is not None and hasattr(cleanup._cb, "cancel"):
         cleanup._cb.cancel()
     return bool(scheduled)
