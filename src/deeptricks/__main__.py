@@ -33,12 +33,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--show", action="store_true", help="open a browser tab")
     s.add_argument("--session-lifetime", type=float, default=60.0, metavar="SECONDS",
                    help="free a session this long after its last browser tab closed (default 60)")
-    e = sub.add_parser("embed", help="print the HTML that embeds an explorable from a running server")
-    e.add_argument("name", help="explorable: " + ", ".join(_slugs()))
+    e = sub.add_parser("embed", help="print the HTML that embeds an explorable, or one of its views, "
+                                     "from a running server")
+    e.add_argument("name", nargs="?", help="NAME/VIEW (one view, e.g. dropout/units) or NAME (a whole page); "
+                                           "--list lists them")
+    e.add_argument("--list", action="store_true", help="list every NAME/VIEW and NAME with one line each")
     e.add_argument("--server", default="http://localhost:5006",
                    help="the running server's base URL, as the course page's readers reach it")
     e.add_argument("--query", default="", help="settings for the page, e.g. 'p=0.9&mode=test'")
-    e.add_argument("--height", type=int, default=900, help="iframe height in pixels")
+    e.add_argument("--height", type=int, default=None,
+                   help="the iframe's height before frames.js fits it (default 600 for a view, 2400 for a page)")
     x = sub.add_parser("export", help="write self-contained HTML files of the explorables (no server needed)")
     x.add_argument("--out", required=True, metavar="DIR", help="directory to write the files into")
     x.add_argument("--only", action="append", default=[], metavar="NAME",
@@ -51,21 +55,38 @@ def _slugs() -> list[str]:
     return [x.slug for x in EXPLORABLES]
 
 
-def embed_snippets(name: str, server: str, query: str = "", height: int = 900) -> tuple[str, str]:
-    """The two ways to embed an explorable: Bokeh's server_document script tag, and an iframe."""
+def embed_targets() -> list[tuple[str, str]]:
+    """Every ``(target, one line)`` that ``deeptricks embed`` takes: the views as
+    ``NAME/VIEW``, then the whole pages as ``NAME``."""
+    from deeptricks.explorables.registry import EXPLORABLES, view_routes
+
+    views = [(f"{e.slug}/{v.name}", v.summary) for e, v in view_routes()]
+    return views + [(e.slug, f"the whole {e.title} page") for e in EXPLORABLES]
+
+
+def embed_snippets(name: str, server: str, query: str = "", height: int | None = None) -> tuple[str, str]:
+    """The two ways to embed an explorable or one view (``NAME/VIEW``): Bokeh's
+    server_document script tag, and an iframe that ``frames.js`` sizes to its content."""
     from html import escape
     from urllib.parse import parse_qsl
 
     from bokeh.embed import server_document
 
-    if name not in _slugs():
-        raise SystemExit(f"unknown explorable {name!r}; choose from {', '.join(_slugs())}")
-    url = server.rstrip("/") + "/" + name
+    targets = dict(embed_targets())
+    if name not in targets:
+        raise SystemExit(f"unknown explorable or view {name!r}; `deeptricks embed --list` lists them")
+    base = server.rstrip("/")
+    url = f"{base}/{name}"
     args = dict(parse_qsl(query.lstrip("?"), keep_blank_values=True))
     script = server_document(url, arguments=args or None)
     src = url + ("?" + query.lstrip("?") if query.strip("?") else "")
-    iframe = (f'<iframe src="{escape(src, quote=True)}" title="{escape(name)} explorable" '
-              f'style="width:100%;max-width:1280px;height:{height}px;border:0" loading="lazy"></iframe>')
+    is_view = "/" in name
+    height = height or (600 if is_view else 2400)     # the first guess; frames.js fits the frame
+    width = 760 if is_view else 1280
+    title = targets[name] if is_view else f"{name} explorable"
+    iframe = (f'<script src="{escape(base, quote=True)}/deeptricks/frames.js" defer></script>\n'
+              f'<iframe data-deeptricks src="{escape(src, quote=True)}" title="{escape(title, quote=True)}" '
+              f'style="width:100%;max-width:{width}px;height:{height}px;border:0" loading="lazy"></iframe>')
     return script, iframe
 
 
@@ -73,6 +94,10 @@ def main(argv=None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
     if args.command == "embed":
+        if args.list or not args.name:
+            for target, line in embed_targets():
+                print(f"{target:28s} {line}")
+            return 0 if args.list else 2
         script, iframe = embed_snippets(args.name, args.server, args.query, args.height)
         host = args.server.split("//", 1)[-1].split("/", 1)[0]
         print("<!-- live embed: the explorable runs on the server; serve it with\n"
@@ -80,7 +105,8 @@ def main(argv=None) -> int:
               f"       --allow-websocket-origin {host}   (the server's own public host, for direct visits "
               "and iframes) -->")
         print(script)
-        print(f"<!-- or, as an iframe (the origin allowed is then the server's own: {host}) -->")
+        print(f"<!-- or, as an iframe (the origin allowed is then the server's own: {host});\n"
+              "     frames.js, once per course page, fits each deeptricks iframe to its content -->")
         print(iframe)
         return 0
     if args.command == "export":

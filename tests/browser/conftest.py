@@ -16,8 +16,11 @@ model_prop(page, name, prop), models_of_type(page, type_name).
 
 from __future__ import annotations
 
+import functools
+import http.server
 import re
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -47,6 +50,29 @@ def pytest_collection_modifyitems(config, items):
 
 
 # --------------------------------------------------------------------------- servers
+
+
+@pytest.fixture
+def course_site(tmp_path):
+    """A static file server on its own port standing in for a course site: (write, port), where
+    ``write(name, html)`` puts a page there and returns its URL."""
+    handler = functools.partial(_QuietHandler, directory=str(tmp_path))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", bh.free_port()), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+
+    def write(name: str, html: str) -> str:
+        (tmp_path / name).write_text(html)
+        return f"http://127.0.0.1:{httpd.server_port}/{name}"
+
+    yield write, httpd.server_port
+    httpd.shutdown()
+    httpd.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
 
 
 class _ServerPool:

@@ -5,11 +5,6 @@ their controls, and leave the course page's address alone."""
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
-
-import pytest
 from browser_harness import free_port, slider_value, wait_for, wait_idle
 from deeptricks_server import DeeptricksServer
 
@@ -53,28 +48,6 @@ def slider(page, title: str) -> float:
       if (found.length !== 1) throw new Error(`${found.length} sliders titled '${title}'`);
       return found[0];
     }""", title)
-
-
-@pytest.fixture
-def course_site(tmp_path):
-    """A static file server on its own port standing in for the course site: (write, base_url)."""
-    handler = functools.partial(_QuietHandler, directory=str(tmp_path))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-
-    def write(name: str, html: str) -> str:
-        (tmp_path / name).write_text(html)
-        return f"http://127.0.0.1:{httpd.server_port}/{name}"
-
-    yield write, httpd.server_port
-    httpd.shutdown()
-    httpd.server_close()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 def test_course_page_embeds_two_live_explorables(course_site, page):

@@ -225,8 +225,9 @@ class DropoutPage(Sectioned):
             "scale": w.Checkbox.from_param(s.param.scale),
             "layer": w.IntSlider.from_param(s.param.layer, sizing_mode="stretch_width"),
             "k": w.IntSlider.from_param(s.param.k, sizing_mode="stretch_width"),
-            "playing": pn.Row(w.Button.from_param(s.param.resample),
-                              w.Toggle.from_param(s.param.playing, name="▶ Play"), sizing_mode="stretch_width"),
+            "playing": pn.FlexBox(w.Button.from_param(s.param.resample),
+                                  w.Toggle.from_param(s.param.playing, name="▶ Play"), flex_wrap="wrap",
+                                  sizing_mode="stretch_width"),
         }
 
     def prepare_view(self, name: str) -> None:

@@ -178,7 +178,10 @@ def page(
     ``later`` is the rest of the main area, below the first screen: in a server session it
     is sent once the browser has drawn the first screen (see :func:`after_first_render`).
     """
+    from .views import report_size_to_parent
+
     enable_accessibility()
+    report_size_to_parent()
     css = theme.stylesheet()
     controls = _as_list(controls)
     for w in controls:  # widgets without an explicit width fill the sidebar (or the phone)

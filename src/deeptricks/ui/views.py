@@ -90,6 +90,55 @@ class ViewFooter:
             self.pane.object = text
 
 
+SIZE_JS = r"""
+// Inside a frame, tell the parent page how tall the view is, whenever that changes
+// (frames.js on the parent page sizes the iframe; see deeptricks/assets/embed/frames.js).
+if (window.parent !== window && !window.__deeptricksSize) {
+  window.__deeptricksSize = true;
+  let last = 0;
+  const height = () => {
+    let bottom = 0;
+    const walk = (el) => {
+      for (const child of el.children) {
+        if (getComputedStyle(child).display === "contents") { walk(child); continue; }
+        const r = child.getBoundingClientRect();
+        if (r.height > 0) bottom = Math.max(bottom, r.bottom + window.scrollY);
+      }
+    };
+    walk(document.body);
+    const style = getComputedStyle(document.body);
+    return Math.ceil(bottom + parseFloat(style.marginBottom || "0") + parseFloat(style.paddingBottom || "0"));
+  };
+  const post = () => {
+    const h = height();
+    if (h > 0 && Math.abs(h - last) > 1) {
+      last = h;
+      window.parent.postMessage({type: "deeptricks:size", height: h}, "*");
+    }
+  };
+  const observer = new ResizeObserver(post);
+  const watch = () => {
+    observer.observe(document.body);
+    for (const v of Bokeh.index.query(() => true)) if (v.el instanceof Element) observer.observe(v.el);
+  };
+  watch(); post();
+  for (const ms of [100, 400, 1200, 3000]) setTimeout(() => { watch(); post(); }, ms);
+}
+"""
+
+
+def report_size_to_parent() -> None:
+    """In a server session, add :data:`SIZE_JS` to the document (once): the view, framed by a
+    course page, reports its height so the frame can fit it."""
+    from bokeh.models import CustomJS
+
+    doc = pn.state.curdoc
+    if doc is None or getattr(doc, "session_context", None) is None or getattr(doc, "_dt_size", False):
+        return
+    doc.js_on_event("document_ready", CustomJS(code=SIZE_JS))
+    doc._dt_size = True
+
+
 def view_template(view: View, controls: list, objects: list, *, footer: ViewFooter | None = None, notes=None,
                   name: str = "view") -> pn.Column:
     """One view alone: notes (links adjusted), its controls above, the figure, the footer
@@ -98,6 +147,7 @@ def view_template(view: View, controls: list, objects: list, *, footer: ViewFoot
     ``controls`` wrap in rows (each at least 150 px wide), so they sit above the figure
     from 320 px to 760 px wide; the view is at most 760 px wide and as tall as its content."""
     enable_accessibility()
+    report_size_to_parent()
     css = theme.stylesheet()
     for w in controls:
         if isinstance(w, pn.widgets.Widget) and w.sizing_mode is None:
