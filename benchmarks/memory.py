@@ -234,9 +234,12 @@ def main(argv=None) -> int:
         print(f"  live page objects after: {pages_alive(counts)} (before: {pages_alive(counts0)}); "
               f"objects whose count changed: {left or 'none'}")
         ok = growth <= 10 and pages_alive(counts) == 0
-        errors = [ln for ln in server.log_text().splitlines() if "Traceback" in ln or "Error" in ln]
+        log_lines = server.log_text().splitlines()
+        errors = [i for i, ln in enumerate(log_lines) if "Traceback" in ln or "Error" in ln]
         if errors:
-            print(f"  the server logged {len(errors)} error line(s), e.g. {errors[0]}")
+            first = errors[0]
+            print(f"  the server logged {len(errors)} error line(s); the first, with what follows it:")
+            print("\n".join("    " + ln for ln in log_lines[max(0, first - 2):first + 30]))
             ok = False
         print(f"(load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
               f"{time.perf_counter() - t0:.0f} s in all)")

@@ -1,4 +1,5 @@
-"""The residual page in a real browser: it loads, the keyboard drives it, links restore it."""
+"""The residual page in a real browser: it loads, the keyboard drives it, links restore it; its
+training view, served alone, trains from its own button."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from browser_harness import address, source_data, wait_for, wait_idle
+from deeptricks_server import DeeptricksServer
+
+from deeptricks.explorables.residual_model import EVAL_EVERY, TRAIN_STEPS
 
 APP = "apps/residual.py"
 GRAD_PLAIN = "residual-grad-plain-source"
@@ -61,3 +65,21 @@ def test_link_opens_in_that_state_and_notes_bad_values(serve_app, page):
     wait_for(lambda: len(source_data(page, GRAD_PLAIN)["y"]) == 100, "depth clamped to 100")
     assert page.get_by_text("Some settings in the link were adjusted").count() == 1
     assert page.get_by_text("above the maximum").count() >= 1
+
+
+def test_the_training_view_trains_from_its_own_button(page):
+    server = DeeptricksServer((), ()).start()          # views are served by `deeptricks serve`
+    try:
+        page.goto(f"{server.base_url}/residual/training?depth=4")
+        wait_idle(page)
+        assert page.get_by_text("Not run yet").count() == 1
+        page.get_by_role("button", name="Run training comparison").click()
+        wait_for(lambda: page.get_by_text(f"After {TRAIN_STEPS} steps").count() == 1, "the run to finish",
+                 timeout=90)
+        for name in ("shallow-plain", "deep-plain", "deep-residual"):
+            xs = source_data(page, f"residual-train-{name}-source")["x"]
+            assert len(xs) == TRAIN_STEPS // EVAL_EVERY + 1 and xs[-1] == TRAIN_STEPS
+        problems = server.errors_since(0)
+        assert not problems, problems
+    finally:
+        server.stop()

@@ -9,13 +9,16 @@ from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, Legend, Legen
 from bokeh.plotting import figure
 
 from deeptricks.ui import (HistogramGrid, LayerLineChart, comparison, control_label, note_alert, readout,
-                           page as page_template, section_title, set_note, theme, url_sync)
+                           section_title, set_note, theme)
 
 from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.charts import fit_log_ticks
 from deeptricks.ui.sources import set_data
 
+from deeptricks.ui.views import PageOnly, View
+
 from .base import Coalesced, Prefetcher, caption
+from .sections import Sectioned
 from .shared import ViewCache, shared
 from .state import ExplorableState
 from .batch_norm_model import BATCH, MAX_DEPTH, MOMENTUM, N_DRAWS, BatchNormModel
@@ -80,14 +83,21 @@ LEFT_TITLE = "Without BatchNorm: xₖ"
 SPREAD_SERIES = ("without BatchNorm", "with BatchNorm")
 MODE_SERIES = ("training mode", "eval mode")
 
-BATCH_OF_ONE = (
+_NO_BATCH_STATS = (
     "**A batch of one has no batch statistics.** In training mode BatchNorm uses the batch's mean and "
     "standard deviation; with one example the mean *is* the example and the standard deviation is 0, "
     "so every feature would come out as 0 (then just the learned shift β). Libraries refuse: PyTorch "
-    "raises an error here, and so does this page's engine. Pick a batch of 2 or more, switch to **eval "
-    "mode** below (it uses running averages instead), or use **layer norm**, which normalizes each "
-    "example on its own."
+    "raises an error here, and so does this page's engine."
 )
+BATCH_OF_ONE = _NO_BATCH_STATS + (
+    " Pick a batch of 2 or more, switch to **eval mode** below (it uses running averages instead), "
+    "or use **layer norm**, which normalizes each example on its own."
+)
+BATCH_OF_ONE_ALONE = _NO_BATCH_STATS + (
+    " Pick a batch of 2 or more; for single examples, eval mode's running averages or layer norm, "
+    "which normalizes each example on its own, have no such problem."
+)
+"""The note in the batch-noise view alone, which has no eval-mode switch below."""
 
 
 _TITLES: dict = {}
@@ -100,12 +110,34 @@ def _title_html(text: str, color: str) -> str:
     return _TITLES[(text, color)]
 
 
-class BatchNormPage:
+class BatchNormPage(Sectioned):
     """Builds the figures once and refreshes their data when the state changes."""
+
+    SLUG, TITLE, INTRO = "batch_norm", TITLE, INTRO
+    URL_PARAMS = URL_PARAMS
+    VIEWS = (
+        View("compare", "1 · Every layer, without and with BatchNorm",
+             "every layer's values side by side, without and with BatchNorm, with depth, gain and activation",
+             "Each row is one layer's values over the batch: without BatchNorm (left) they grow, shrink "
+             "or collapse with depth; with it (right) every layer keeps std 1.",
+             controls=("depth", "gain", "activation", "bn"), first_screen=True),
+        View("batch-noise", "2 · One example, many batches",
+             "one example normalized in 20 random batches: small batches make its output jitter",
+             "Each dot is one example normalized within a different random batch: the smaller the batch, "
+             "the wider the dots scatter around the black dash (the whole data set's statistics).",
+             color=theme.WITH_TRICK),
+        View("running-stats", "3 · Training mode vs eval mode",
+             "training mode against eval mode layer by layer, and how many updates the running averages need",
+             "Eval mode uses running averages: with no warm-up its line drifts like a plain net's, and "
+             "a few dozen updates bring it onto the training-mode line.",
+             color=theme.ORANGE),
+    )
 
     def __init__(self, state: BatchNormState | None = None):
         self.state = state or BatchNormState()
         m = self.state.model
+        self._alone = None                  # the view being built alone (see prepare_view)
+        self._batch_of_one = BATCH_OF_ONE
 
         # 1 · every layer, without and with BatchNorm
         grid = dict(n_panels=12, row_height=46, x_label="value")
@@ -307,7 +339,7 @@ class BatchNormPage:
         top = max(2.5, float(np.abs(v.reference).max()),
                   float(np.abs(v.values).max()) if v.values.size else 0.0) * 1.12
         self.one_fig.y_range.update(start=-top, end=top, reset_start=-top, reset_end=top)
-        set_note(self.batch_note, BATCH_OF_ONE if v.undefined else "")
+        set_note(self.batch_note, self._batch_of_one if v.undefined else "")
 
         sizes, spreads = m.spread_curve()
         set_data(self.curve_source, {"batch": sizes, "spread": spreads, "text": [fmt(x) for x in spreads]})
@@ -363,86 +395,123 @@ class BatchNormPage:
             f"<tbody>{rows}</tbody></table>")
 
     # -- layout -------------------------------------------------------------------
-    def controls(self):
+    def controls_by_name(self) -> dict:
         s = self.state
         w = pn.widgets
-        return [
-            w.IntSlider.from_param(s.param.depth, sizing_mode="stretch_width"),
-            w.FloatSlider.from_param(s.param.gain, sizing_mode="stretch_width"),
-            control_label("Activation"),
-            RadioButtonGroup.from_param(s.param.activation, options=ACT_OPTIONS, sizing_mode="stretch_width",
-                                          color="primary", variant="outline"),
-            w.Checkbox.from_param(s.param.bn),
-            pn.pane.Markdown(
+        return {
+            "depth": w.IntSlider.from_param(s.param.depth, sizing_mode="stretch_width"),
+            # alone, a control may get a box 150 px wide: the long title would overflow it
+            "gain": w.FloatSlider.from_param(s.param.gain, sizing_mode="stretch_width",
+                                             **({"name": "Weight scale"} if self._alone else {})),
+            "activation": pn.Column(
+                control_label("Activation"),
+                RadioButtonGroup.from_param(s.param.activation, options=ACT_OPTIONS, sizing_mode="stretch_width",
+                                            color="primary", variant="outline"),
+                sizing_mode="stretch_width", margin=0),
+            "bn": w.Checkbox.from_param(s.param.bn),
+            "_nets": pn.pane.Markdown(
                 "Both nets: 256 units per layer, the same weights, the same 512 inputs (features with "
                 "their own means and scales, as real data has).",
                 styles={"color": theme.MUTED, "font-size": "13px"}, margin=(6, 10)),
-        ]
+        }
 
-    def layout(self):
+    def prepare_view(self, name: str) -> None:
+        self._alone = name
+        if name == "compare":               # both columns and the controls within 650 px
+            for grid in (self.left, self.right):
+                grid.n_panels, grid.row_height = VIEW_ROWS, VIEW_ROW_HEIGHT
+            self._update(COMPARE)
+        elif name == "batch-noise":         # no eval-mode switch below to point to
+            self._batch_of_one = BATCH_OF_ONE_ALONE
+            self.curve_fig.title.text = "Spread by batch size"      # the page's title is cut off here
+            self.curve_fig.xaxis.ticker.ticks = [2, 8, 32, 128, 512]  # nine labels run together at 700 px
+            legend = self.one_fig.select_one({"name": "bn-one-legend"})
+            legend.update(orientation="vertical", spacing=0)         # its two entries fit 320 px
+            self._update(ONE)
+        elif name == "running-stats":
+            self.modes.figure.title.text = "Std of BatchNorm's output"   # fits 320 px
+            self.modes.figure.height = 230
+            self.running_table.stylesheets = [_TABLE_CSS, _TABLE_CSS_NARROW]
+
+    def section(self, name: str) -> list:
         s = self.state
         w = pn.widgets
-        sync = url_sync(s, URL_PARAMS)
-        axis = pn.Column(
-            control_label("Histogram x axis"),
-            RadioButtonGroup.from_param(s.param.x_axis, options=AXIS_OPTIONS, color="primary",
-                                          variant="outline", sizing_mode="stretch_width", max_width=380),
-            sizing_mode="stretch_width", margin=(0, 0, 4, 0))
-        batch = w.IntSlider.from_param(s.param.batch, sizing_mode="stretch_width", max_width=520)
-        mode = pn.Column(control_label("BatchNorm mode"),
-                         RadioButtonGroup.from_param(s.param.mode, options=MODE_OPTIONS, color="primary",
-                                                       variant="outline"),
-                         margin=0)
-        warmup = w.IntSlider.from_param(s.param.warmup, sizing_mode="stretch_width", min_width=220)
-        main = [
-            section_title("1 · Every layer, without and with BatchNorm"),
-            caption("Each row is one layer: every value its weights receive over the whole batch, and "
+        if name == "compare":
+            axis = pn.Column(
+                control_label("Histogram x axis"),
+                RadioButtonGroup.from_param(s.param.x_axis, options=AXIS_OPTIONS, color="primary",
+                                            variant="outline", sizing_mode="stretch_width", max_width=380),
+                sizing_mode="stretch_width", margin=(0, 0, 4, 0))
+            return [
+                PageOnly(caption(
+                    "Each row is one layer: every value its weights receive over the whole batch, and "
                     "their standard deviation. **Try:** raise the depth to 30: on the left the values grow "
                     "layer after layer, on the right each layer stays near mean 0, std 1. Choose **sigmoid** "
                     "and depth 60: the left *collapses*, every example ending up with the same values. "
-                    "Untick BatchNorm and the right side drifts like the left."),
-            axis,
-            self.compare,
-            caption("On the log scale 0, 1, 10 and 100 are evenly spaced, so any size fits; on ±5, *off* "
+                    "Untick BatchNorm and the right side drifts like the left.")),
+                axis,
+                self.compare,
+                PageOnly(caption(
+                    "On the log scale 0, 1, 10 and 100 are evenly spaced, so any size fits; on ±5, *off* "
                     "is the share of values beyond the axis. Exact zeros (ReLU makes about half) are counted "
-                    "in the row's label, not drawn; on the right they are the spike, moved by BatchNorm."),
-        ]
-        later = [   # below the first screen: sent once that is drawn
-            self.spread,
-            self.spread_text,
-            caption("Per feature, how much the 512 examples differ (the standard deviation across the "
+                    "in the row's label, not drawn; on the right they are the spike, moved by BatchNorm.")),
+                PageOnly(self.spread),
+                PageOnly(self.spread_text),
+                PageOnly(caption(
+                    "Per feature, how much the 512 examples differ (the standard deviation across the "
                     "batch, averaged over features), on a log scale. BatchNorm sets exactly this to 1 "
-                    "(dashed line); without it the signal explodes or fades away."),
-            section_title("2 · One example, many batches", theme.WITH_TRICK),
-            caption("BatchNorm's mean and standard deviation come from the batch, so an example's output "
+                    "(dashed line); without it the signal explodes or fades away.")),
+            ]
+        if name == "batch-noise":
+            return [
+                PageOnly(caption(
+                    "BatchNorm's mean and standard deviation come from the batch, so an example's output "
                     "depends on which other examples share its batch. One example goes through the first "
                     "BatchNorm layer in 20 random batches; each dot is its normalized value in one of "
                     "them, each black dash the value with the whole data set's statistics. **Try:** "
-                    "shrink the batch to 2, then to 1."),
-            batch,
-            self.batch_note,
-            pn.FlexBox(pn.Column(self.one_fig, sizing_mode="stretch_width", styles={"flex": "3 1 320px"}),
-                       pn.Column(self.curve_fig, sizing_mode="stretch_width", styles={"flex": "2 1 240px"}),
-                       sizing_mode="stretch_width", gap="0 16px"),
-            self.one_text,
-            caption("That batch-to-batch jitter is noise added to every training step. It acts as a mild "
-                    "regularizer with batches of a few dozen, but with tiny batches it swamps the signal."),
-            section_title("3 · Training mode vs eval mode", theme.ORANGE),
-            caption("While training, BatchNorm also keeps running averages of each feature's mean and "
+                    "shrink the batch to 2, then to 1.")),
+                w.IntSlider.from_param(s.param.batch, sizing_mode="stretch_width", max_width=520),
+                self.batch_note,
+                pn.FlexBox(pn.Column(self.one_fig, sizing_mode="stretch_width", styles={"flex": "3 1 320px"}),
+                           pn.Column(self.curve_fig, sizing_mode="stretch_width", styles={"flex": "2 1 240px"}),
+                           sizing_mode="stretch_width", gap="0 16px"),
+                self.one_text,
+                PageOnly(caption(
+                    "That batch-to-batch jitter is noise added to every training step. It acts as a mild "
+                    "regularizer with batches of a few dozen, but with tiny batches it swamps the signal.")),
+            ]
+        if name == "running-stats":
+            warmup = w.IntSlider.from_param(s.param.warmup, sizing_mode="stretch_width", min_width=220)
+            if self._alone == name:
+                # alone, the mode switch would move nothing: it acts on sections 1 and 2
+                settings = pn.Column(warmup, sizing_mode="stretch_width", margin=0, max_width=520)
+            else:
+                mode = pn.Column(control_label("BatchNorm mode"),
+                                 RadioButtonGroup.from_param(s.param.mode, options=MODE_OPTIONS, color="primary",
+                                                             variant="outline"),
+                                 margin=0)
+                settings = pn.FlexBox(mode, pn.Column(warmup, sizing_mode="stretch_width",
+                                                      styles={"flex": "1 1 260px"}),
+                                      sizing_mode="stretch_width", gap="0 16px", align_items="flex-end")
+            return [
+                PageOnly(caption(
+                    "While training, BatchNorm also keeps running averages of each feature's mean and "
                     f"variance: every batch moves them {MOMENTUM:.0%} of the way (momentum {MOMENTUM}). In "
                     "eval mode it normalizes with those averages instead, so an example's output no longer "
                     "depends on its batch. Here the averages start at mean 0, variance 1 and are updated "
                     "from training-mode passes over the same batch, weights fixed. **Try:** with 0 updates "
                     "eval mode does not normalize and the drift is back; by about 50 it agrees with training "
-                    "mode. The mode also applies to the right-hand histograms and to the one-example view."),
-            pn.FlexBox(mode, pn.Column(warmup, sizing_mode="stretch_width", styles={"flex": "1 1 260px"}),
-                       sizing_mode="stretch_width", gap="0 16px", align_items="flex-end"),
-            self.modes,
-            self.modes_text,
-            self.running_table,
-        ]
-        return page_template(TITLE, INTRO, self.controls(), main, later=later, notes=[sync], name="batch-norm")
+                    "mode. The mode also applies to the right-hand histograms and to the one-example view.")),
+                settings,
+                self.modes,
+                self.modes_text,
+                self.running_table,
+            ]
+        raise KeyError(name)
 
+
+VIEW_ROWS, VIEW_ROW_HEIGHT = 6, 34
+"""The comparison's rows in the compare view alone (the page shows up to 12 of 46 px)."""
 
 _TABLE_CSS = """
 table.bn-stats { border-collapse: collapse; font-size: 13px; margin: 4px 0 8px 0; }
@@ -452,6 +521,19 @@ table.bn-stats th { font-weight: 600; }
 """
 
 
+_TABLE_CSS_NARROW = """
+:host { overflow-x: auto; }
+table.bn-stats { font-size: 12px; }
+table.bn-stats th, table.bn-stats td { padding: 2px 5px; }
+"""
+"""The table in the running-stats view alone: its five columns fit 320 px."""
+
+
 def page(state: BatchNormState | None = None):
     """The servable batch-norm page."""
     return BatchNormPage(state).layout()
+
+
+def view(name: str, state: BatchNormState | None = None, **kwargs):
+    """One view of the batch-norm page, alone (see :data:`BatchNormPage.VIEWS`)."""
+    return BatchNormPage(state).view(name, **kwargs)

@@ -32,7 +32,10 @@ from deeptricks.ui import (HistogramGrid, LayerLineChart, LiveMarkdown, choice_s
                            page as page_template, section_title, set_note, theme, url_sync)
 from deeptricks.ui.a11y import RadioButtonGroup
 
+from deeptricks.ui.views import PageOnly, View, on_page
+
 from .base import Coalesced, caption
+from .sections import Sectioned
 from .state import ExplorableState
 from .lab_model import (ACTIVATION_NAMES, BATCH_SIZES, LEARNING_RATES, MAX_DEPTH, MAX_WIDTH, PRESETS, LabSession,
                         RunConfig, SpeedMeter)
@@ -153,8 +156,22 @@ URL_PARAMS = {"preset": "preset", "dataset": "data", "noise": "noise", "n_train"
 # --------------------------------------------------------------------------- the page
 
 
-class LabPage:
-    """Builds the figures once; training ticks and control changes only update their data."""
+class LabPage(Sectioned):
+    """Builds the figures once; training ticks and control changes only update their data.
+
+    Its views: ``train`` (the run bar, the data plane and the curves, with the main
+    controls), and one per preset (the same panel set up for the preset's claim)."""
+
+    SLUG, TITLE, INTRO, URL_PARAMS = "lab", TITLE, INTRO, URL_PARAMS
+    VIEWS = (
+        View("train", "Train a network", "train a net live: the data plane, its decision boundary and the curves",
+             "Press Start: the background is the net's prediction at every point, the curves its "
+             "loss and accuracy on the training and test points.",
+             controls=("dataset", "depth", "norm", "residual", "dropout"), first_screen=True),
+        *(View(key, p.title, f"preset: {p.title[0].lower() + p.title[1:]}",
+               "Press Start and follow the note above: it says what to look for and when.",
+               query={"preset": key}) for key, p in PRESETS.items()),
+    )
 
     def __init__(self, state: LabState | None = None):
         self.state = s = state or LabState()
@@ -572,7 +589,8 @@ class LabPage:
         self.restore_button.visible = bool(changed)
 
     # -- layout ------------------------------------------------------------------------
-    def controls(self) -> list:
+    def controls_by_name(self) -> dict:
+        """The sidebar, keyed by the state parameter each control sets (``_`` keys: headings)."""
         s, w = self.state, pn.widgets
         preset = w.Select(label="Preset", options=PRESET_OPTIONS, value=s.preset, sizing_mode="stretch_width")
 
@@ -583,6 +601,10 @@ class LabPage:
         def slider(p, **kw):
             return w.IntSlider.from_param(p, sizing_mode="stretch_width", **kw) if isinstance(
                 p, param.Integer) else w.FloatSlider.from_param(p, sizing_mode="stretch_width", **kw)
+
+        def buttons(label, p):
+            return pn.Column(control_label(label), RadioButtonGroup.from_param(p, sizing_mode="stretch_width"),
+                             sizing_mode="stretch_width", margin=0)
 
         self.layer_slider = slider(s.param.layer)
         self.layer_slider.end = max(2, *(r.config.depth for r in self.session.runs))
@@ -601,55 +623,62 @@ class LabPage:
 
         s.param.watch(show_b, ["compare"])
         show_b()
-        return [
-            preset,
-            heading("Data"),
-            w.Select.from_param(s.param.dataset, sizing_mode="stretch_width"),
-            slider(s.param.noise), slider(s.param.n_train),
-            w.Checkbox.from_param(s.param.shuffle_labels),
-            heading("Network"),
-            slider(s.param.depth), slider(s.param.width),
-            control_label("Activation"),
-            RadioButtonGroup.from_param(s.param.activation, sizing_mode="stretch_width"),
-            control_label("Normalization"),
-            RadioButtonGroup.from_param(s.param.norm, sizing_mode="stretch_width"),
-            w.Checkbox.from_param(s.param.residual),
-            slider(s.param.dropout), slider(s.param.gain),
-            heading("Training"),
-            control_label("Optimizer"),
-            RadioButtonGroup.from_param(s.param.optimizer, sizing_mode="stretch_width"),
-            choice_slider(s.param.lr, sizing_mode="stretch_width"),
-            choice_slider(s.param.batch_size, sizing_mode="stretch_width"),
-            w.IntInput.from_param(s.param.seed, sizing_mode="stretch_width"),
-            heading("Compare"),
-            w.Checkbox.from_param(s.param.compare),
-            b_widgets,
-            heading("View"),
-            self.layer_slider,
-        ]
+        return {
+            "preset": preset,
+            "_data": heading("Data"),
+            "dataset": w.Select.from_param(s.param.dataset, sizing_mode="stretch_width"),
+            "noise": slider(s.param.noise), "n_train": slider(s.param.n_train),
+            "shuffle_labels": w.Checkbox.from_param(s.param.shuffle_labels),
+            "_network": heading("Network"),
+            "depth": slider(s.param.depth), "width": slider(s.param.width),
+            "activation": buttons("Activation", s.param.activation),
+            "norm": buttons("Normalization", s.param.norm),
+            "residual": w.Checkbox.from_param(s.param.residual),
+            "dropout": slider(s.param.dropout), "gain": slider(s.param.gain),
+            "_training": heading("Training"),
+            "optimizer": buttons("Optimizer", s.param.optimizer),
+            "lr": choice_slider(s.param.lr, sizing_mode="stretch_width"),
+            "batch_size": choice_slider(s.param.batch_size, sizing_mode="stretch_width"),
+            "seed": w.IntInput.from_param(s.param.seed, sizing_mode="stretch_width"),
+            "_compare": heading("Compare"),
+            "compare": w.Checkbox.from_param(s.param.compare),
+            "_b": b_widgets,
+            "_view": heading("View"),
+            "layer": self.layer_slider,
+        }
 
-    def _build_main(self) -> tuple[list, list]:
-        """(the first screen: run bar, data plane and curves; the sections below it)."""
+    def section(self, name: str) -> list:
+        """The run bar, data plane and curves (``train``, and each preset's view); a preset's
+        view adds what its claim is about."""
         run_bar = pn.FlexBox(self.start_button, self.pause_button, self.step_button, self.reset_button,
                              gap="6px", sizing_mode="stretch_width", name="lab-run-bar")
-        return [
+        objects = [
             self.preset_box,
             self.restore_button,
             run_bar,
             self.status,
             self.stop_note,
             self.top,
-            caption("Filled dots are the training points, hollow rings the test points, coloured by their "
-                    "true class (blue 0, orange 1). The background is the net's prediction at every point of "
-                    "the plane: the white band between blue and orange is its decision boundary, and the "
-                    "paler the colour, the less sure the net is."),
+            PageOnly(caption(
+                "Filled dots are the training points, hollow rings the test points, coloured by their "
+                "true class (blue 0, orange 1). The background is the net's prediction at every point of "
+                "the plane: the white band between blue and orange is its decision boundary, and the "
+                "paler the colour, the less sure the net is.")),
             self.curves_slot,
-            caption("Loss and accuracy are measured every 10 steps on *all* training and test points with the "
-                    "net in test mode "
-                    "(dropout off, batch norm on its running averages). Training loss falling while test "
-                    "loss climbs is overfitting. In compare mode A is blue, B orange; solid lines are "
-                    "training, dashed lines test."),
-        ], [
+            PageOnly(caption(
+                "Loss and accuracy are measured every 10 steps on *all* training and test points with the "
+                "net in test mode "
+                "(dropout off, batch norm on its running averages). Training loss falling while test "
+                "loss climbs is overfitting. In compare mode A is blue, B orange; solid lines are "
+                "training, dashed lines test.")),
+        ]
+        if name == "ensemble":
+            objects += [self.lesion, self.lesion_text]
+        return objects
+
+    def _inside(self) -> list:
+        """The sections below the first screen (the full page only)."""
+        return [
             section_title("Inside the network"),
             self.pct_pair,
             caption("The plot of the batch-norm paper: how the distribution of one block's inputs to its "
@@ -672,14 +701,28 @@ class LabPage:
                     "Updated when you pause (and every two seconds while a small net trains)."),
         ]
 
-    def layout(self, location=None):
-        """The page; ``location`` (default ``pn.state.location``) is the address bar to sync with."""
+    def _sync(self, location=None):
+        """The link binding; a linked preset is applied before the rest of the link."""
         location = location if location is not None else pn.state.location
-        main, later = self._build_main()
         self._apply_preset_from_query(location)
         self.url = url_sync(self.state, URL_PARAMS, location=location)
         self._show_preset()
-        return page_template(TITLE, INTRO, self.controls(), main, later=later, notes=[self.url], name="lab")
+        return self.url
+
+    def prepare_view(self, name: str) -> None:
+        """A view is a column of a course page: the two curves side by side where they fit."""
+        self.loss.figure.height, self.acc.figure.height = 195, 195
+        self.curves_box.objects = [pn.FlexBox(
+            *(pn.Column(chart, sizing_mode="stretch_width", margin=0, styles={"flex": "1 1 300px"})
+              for chart in (self.loss, self.acc)),
+            gap="0 16px", flex_wrap="wrap", sizing_mode="stretch_width")]
+
+    def layout(self, location=None):
+        """The page; ``location`` (default ``pn.state.location``) is the address bar to sync with."""
+        main = on_page(self.section("page"))
+        sync = self._sync(location)
+        controls = list(self.controls_by_name().values())
+        return page_template(TITLE, INTRO, controls, main, later=self._inside(), notes=[sync], name="lab")
 
     def _apply_preset_from_query(self, loc) -> None:
         """A linked preset is applied before the rest of the link, so that explicit values win."""

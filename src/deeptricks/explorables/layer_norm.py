@@ -5,18 +5,20 @@ from __future__ import annotations
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, LinearColorMapper, Range1d, Span
+from bokeh.models import ColumnDataSource, CustomJS, FixedTicker, HoverTool, LinearColorMapper, Range1d, Span
 from bokeh.palettes import PuOr
 from bokeh.plotting import figure
 
 from deeptricks.ui import (HistogramGrid, LayerLineChart, comparison, control_label, note_alert, readout,
-                           page as page_template, section_title, set_note, theme, url_sync)
+                           set_note, theme)
 
 from deeptricks.ui.charts import fit_log_ticks
 from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.sources import set_data
+from deeptricks.ui.views import PageOnly, View
 
 from .base import Coalesced, caption
+from .sections import Sectioned
 from .shared import shared
 from .state import ExplorableState
 from .layer_stats import fmt
@@ -71,6 +73,8 @@ BATCH_OF_ONE = (
     "itself and its standard deviation 0, so there is nothing to divide by; libraries raise an error. "
     "Layer norm, on the right, does not care: it only ever looks at example 1's own 12 features."
 )
+BATCH_OF_ONE_VIEW = BATCH_OF_ONE.replace("Layer norm, on the right,", "Layer norm")
+"""The same note in a view, where the two charts may sit one above the other."""
 
 
 def _heatmap(name: str, title: str, low: float, high: float):
@@ -143,8 +147,42 @@ def _shrink_figure(name: str, color: str):
     return fig, src
 
 
-class LayerNormPage:
+_FIT_LABELS_JS = """
+const px = Math.max(8, Math.min(11, Math.floor(cb_obj.inner_width / n / 2.45)));
+if (glyph.text_font_size.value !== px + "px") { glyph.text_font_size = {value: px + "px"}; }
+"""
+
+
+def _fit_cell_labels(fig) -> None:
+    """Shrink the values written in a table's cells (11 px down to 8 px) when the cells get too
+    narrow for them: a view can be 320 px wide."""
+    renderer = fig.select_one({"name": f"{fig.name.removesuffix('-figure')}-values"})
+    fig.js_on_change("inner_width", CustomJS(args={"glyph": renderer.glyph, "n": N_FEATURES},
+                                             code=_FIT_LABELS_JS))
+
+
+class LayerNormPage(Sectioned):
     """Builds the figures once and refreshes their data when the state changes."""
+
+    SLUG, TITLE, INTRO = "layer_norm", TITLE, INTRO
+    URL_PARAMS = URL_PARAMS
+    VIEWS = (
+        View("axes", "1 · Same arithmetic, different numbers",
+             "the example × feature table: which values batch norm averages, and which layer norm does",
+             "The frame marks the values the method averages, a column for batch norm or a row for layer "
+             "norm; afterwards every column, or every row, has mean 0 and standard deviation 1.",
+             controls=("method", "feature", "example"), first_screen=True),
+        View("shrink-batch", "2 · Shrink the batch",
+             "shrink the batch to one: batch norm's output moves and then fails, layer norm's stays put",
+             "Drag the batch size down: batch norm's bars for example 1 leave the black dashes (their "
+             "values in the batch of 64) and vanish at a batch of one, while layer norm's bars never move.",
+             color=BN_COLOR, first_screen=True),
+        View("depth", "3 · A deep stack with layer norm",
+             "a deep ReLU stack with and without layer norm: drifting histograms against steady ones",
+             "Without normalization the values grow with depth at a weight scale above 1 and fade below "
+             "it; with layer norm every layer keeps standard deviation 1.",
+             color=LN_COLOR),
+    )
 
     def __init__(self, state: LayerNormState | None = None):
         self.state = state or LayerNormState()
@@ -186,6 +224,7 @@ class LayerNormPage:
                                            line_dash="dashed", line_width=1, name="ln-spread-one"))
         self.deep_text = readout("ln-deep-text")
 
+        self.compact = False            # a view alone: shorter titles (see prepare_view)
         self.update = Coalesced(self._update, with_changes=True)
         self.state.param.watch(self.update, list(URL_PARAMS))
         self._update(set(URL_PARAMS))
@@ -216,8 +255,9 @@ class LayerNormPage:
             name = "Layer norm"
         set_data(self.raw_box, box)
         set_data(self.norm_box, box)
-        self.norm_fig.title.text = (f"After {name.lower()}: "
-                                    f"{'columns' if s.method == 'batch' else 'rows'} have mean 0, std 1")
+        groups = "columns" if s.method == "batch" else "rows"
+        self.norm_fig.title.text = (f"After {name.lower()} ({groups})" if self.compact else
+                                    f"After {name.lower()}: {groups} have mean 0, std 1")
         first, out = float(v.group[0]), float(v.group_normalized[0])
         self.table_text.object = (
             f"**{name}** averages {what}: mean **{_signed(v.mean)}**, standard deviation **{v.std:.2f}**. "
@@ -241,10 +281,14 @@ class LayerNormPage:
                   float(np.abs(v.batch_norm).max()) if v.batch_norm.size else 0.0) * 1.1
         for fig in (self.bn_fig, self.ln_fig):
             fig.y_range.update(start=-top, end=top, reset_start=-top, reset_end=top)
-        self.bn_fig.title.text = (f"Example 1 in a batch of {v.batch}: undefined" if v.undefined else
-                                  f"Example 1 in a batch of {v.batch}")
-        self.ln_fig.title.text = f"Example 1 in a batch of {v.batch}: the same as ever"
-        set_note(self.shrink_note, BATCH_OF_ONE if v.undefined else "")
+        if self.compact:                # a view can be 320 px wide: titles that fit half of it
+            self.bn_fig.title.text = "Batch of 1: undefined" if v.undefined else f"Example 1, batch of {v.batch}"
+            self.ln_fig.title.text = "Example 1, in any batch"
+        else:
+            self.bn_fig.title.text = (f"Example 1 in a batch of {v.batch}: undefined" if v.undefined else
+                                      f"Example 1 in a batch of {v.batch}")
+            self.ln_fig.title.text = f"Example 1 in a batch of {v.batch}: the same as ever"
+        set_note(self.shrink_note, (BATCH_OF_ONE_VIEW if self.compact else BATCH_OF_ONE) if v.undefined else "")
         if v.undefined:
             text = "Batch norm has no output for a batch of one; layer norm's bars are unchanged."
         elif v.batch == POOL:
@@ -280,75 +324,101 @@ class LayerNormPage:
             "the depth or the weight scale.")
 
     # -- layout -------------------------------------------------------------------
-    def controls(self):
+    def controls_by_name(self) -> dict:
         s = self.state
         w = pn.widgets
-        feature = w.IntSlider.from_param(s.param.feature, sizing_mode="stretch_width")
-        example = w.IntSlider.from_param(s.param.example, sizing_mode="stretch_width")
+        wide = {"min_width": 290} if self.compact else {}     # in a view: room for the long label
+        feature = w.IntSlider.from_param(s.param.feature, sizing_mode="stretch_width", **wide)
+        example = w.IntSlider.from_param(s.param.example, sizing_mode="stretch_width", **wide)
         feature.visible, example.visible = s.method == "batch", s.method == "layer"
 
         def show(event):
             feature.visible, example.visible = event.new == "batch", event.new == "layer"
 
         s.param.watch(show, "method")
-        return [
-            control_label("Normalize with"),
-            RadioButtonGroup.from_param(s.param.method, options=METHOD_OPTIONS, sizing_mode="stretch_width",
-                                          color="primary", variant="outline"),
-            feature,
-            example,
-            pn.pane.Markdown(
+        return {
+            "method": pn.Column(control_label("Normalize with"),
+                                RadioButtonGroup.from_param(s.param.method, options=METHOD_OPTIONS,
+                                                            sizing_mode="stretch_width", color="primary",
+                                                            variant="outline"),
+                                sizing_mode="stretch_width", margin=0),
+            "feature": feature,
+            "example": example,
+            "_note": pn.pane.Markdown(
                 "These pick the highlighted group in the table (section 1). The other sections have their "
                 "controls next to their plots.",
                 styles={"color": theme.MUTED, "font-size": "13px"}, margin=(6, 10)),
-        ]
+        }
 
-    def layout(self):
+    def prepare_view(self, name: str) -> None:
+        self.compact = True
+        if name == "axes":              # the two tables one above the other, each the view's width
+            self.raw_fig.title.text = f"The batch: {N_EXAMPLES} examples"
+            self.raw_fig.xaxis.axis_label = None      # the table below it has the same columns, labelled
+            self.raw_fig.height, self.norm_fig.height = 180, 200
+            for fig in (self.raw_fig, self.norm_fig):
+                _fit_cell_labels(fig)
+        elif name == "depth":           # eight rows at most, and the spread chart left to the page
+            for grid in (self.left, self.right):
+                grid.n_panels, grid.row_height = 8, 34
+        self._update({"axes": TABLE, "shrink-batch": SHRINK, "depth": DEEP}[name])
+
+    def section(self, name: str) -> list:
         s = self.state
         w = pn.widgets
-        sync = url_sync(s, URL_PARAMS)
-        batch = w.IntSlider.from_param(s.param.batch, sizing_mode="stretch_width", max_width=520)
-        depth = w.IntSlider.from_param(s.param.depth, sizing_mode="stretch_width", min_width=200)
-        gain = w.FloatSlider.from_param(s.param.gain, sizing_mode="stretch_width", min_width=200)
-        main = [
-            section_title("1 · Same arithmetic, different numbers"),
-            caption("The table is one small batch. The framed values are the ones the chosen method averages "
+        if name == "axes":
+            basis = "1 1 100%" if self.compact else "1 1 340px"    # a view stacks the tables
+            return [
+                PageOnly(caption(
+                    "The table is one small batch. The framed values are the ones the chosen method averages "
                     "over; it then does the same for every other column (batch norm) or row (layer norm). "
                     "**Try:** switch between the two methods and move the highlighted column or row. Notice "
                     "that after layer norm the loud example 6 looks like the others, while after batch norm "
-                    "each feature is on the same scale."),
-            pn.FlexBox(pn.Column(self.raw_fig, sizing_mode="stretch_width", styles={"flex": "1 1 340px"}),
-                       pn.Column(self.norm_fig, sizing_mode="stretch_width", styles={"flex": "1 1 340px"}),
-                       sizing_mode="stretch_width", gap="0 16px"),
-            self.table_text,
-            section_title("2 · Shrink the batch", BN_COLOR),
-            caption("Example 1 is normalized in a batch made of the first *B* examples of 64. Batch norm's "
+                    "each feature is on the same scale.")),
+                pn.FlexBox(*(pn.Column(fig, sizing_mode="stretch_width", styles={"flex": basis})
+                             for fig in (self.raw_fig, self.norm_fig)),
+                           sizing_mode="stretch_width", gap="0 16px"),
+                self.table_text,
+            ]
+        if name == "shrink-batch":
+            return [
+                PageOnly(caption(
+                    "Example 1 is normalized in a batch made of the first *B* examples of 64. Batch norm's "
                     "statistics come from the batch, so its output changes with the company example 1 keeps; "
-                    "layer norm's come from example 1 alone. **Try:** drag the batch size down to 2, then 1."),
-            batch,
-            self.shrink_note,
-            self.shrink,
-            self.shrink_text,
-        ]
-        later = [   # below the first screen: sent once that is drawn
-            section_title("3 · A deep stack with layer norm", LN_COLOR),
-            caption("The same kind of 256-unit ReLU stack as on the batch-norm page, run on 512 inputs with "
+                    "layer norm's come from example 1 alone. **Try:** drag the batch size down to 2, then 1.")),
+                w.IntSlider.from_param(s.param.batch, sizing_mode="stretch_width", max_width=520),
+                self.shrink_note,
+                self.shrink,
+                self.shrink_text,
+            ]
+        if name == "depth":
+            depth = w.IntSlider.from_param(s.param.depth, sizing_mode="stretch_width", min_width=200)
+            gain = w.FloatSlider.from_param(s.param.gain, sizing_mode="stretch_width", min_width=200)
+            return [
+                PageOnly(caption(
+                    "The same kind of 256-unit ReLU stack as on the batch-norm page, run on 512 inputs with "
                     "the same weights, with and without layer norm before each layer. Histograms use one "
                     "signed-log axis (0, 1, 10, 100 evenly spaced) for every row; exact zeros are counted "
-                    "in the title. **Try:** deepen the stack and raise or lower the weight scale."),
-            pn.FlexBox(pn.Column(depth, sizing_mode="stretch_width", styles={"flex": "1 1 240px"}),
-                       pn.Column(gain, sizing_mode="stretch_width", styles={"flex": "1 1 240px"}),
-                       sizing_mode="stretch_width", gap="0 16px"),
-            self.deep,
-            self.spread,
-            self.deep_text,
-            caption("Layer norm fixes each example's own mean and spread rather than each feature's, yet in "
+                    "in the title. **Try:** deepen the stack and raise or lower the weight scale.")),
+                pn.FlexBox(pn.Column(depth, sizing_mode="stretch_width", styles={"flex": "1 1 240px"}),
+                           pn.Column(gain, sizing_mode="stretch_width", styles={"flex": "1 1 240px"}),
+                           sizing_mode="stretch_width", gap="0 16px"),
+                self.deep,
+                PageOnly(self.spread),
+                self.deep_text,
+                PageOnly(caption(
+                    "Layer norm fixes each example's own mean and spread rather than each feature's, yet in "
                     "this stack it holds every layer steady just as batch norm does, and it would work the "
-                    "same with a batch of one."),
-        ]
-        return page_template(TITLE, INTRO, self.controls(), main, later=later, notes=[sync], name="layer-norm")
+                    "same with a batch of one.")),
+            ]
+        raise KeyError(name)
 
 
 def page(state: LayerNormState | None = None):
     """The servable layer-norm page."""
     return LayerNormPage(state).layout()
+
+
+def view(name: str, state: LayerNormState | None = None, **kwargs):
+    """One view of the layer-norm page, alone (see :data:`LayerNormPage.VIEWS`)."""
+    return LayerNormPage(state).view(name, **kwargs)

@@ -38,16 +38,16 @@ EXPLORABLES = (
                "deeptricks.explorables.dropout", "DropoutPage"),
     Explorable("batch_norm", "Batch normalization",
                "Standardize each layer over the batch: deep activations stop drifting; small batches get noisy.",
-               "deeptricks.explorables.batch_norm"),
+               "deeptricks.explorables.batch_norm", "BatchNormPage"),
     Explorable("layer_norm", "Layer normalization",
                "Standardize each example over its own features: no batch statistics, so a batch of one works.",
-               "deeptricks.explorables.layer_norm"),
+               "deeptricks.explorables.layer_norm", "LayerNormPage"),
     Explorable("residual", "Residual connections",
                "Add the input back to the output: the gradient's “+1” keeps a hundred-layer stack trainable.",
-               "deeptricks.explorables.residual"),
+               "deeptricks.explorables.residual", "ResidualPage"),
     Explorable("lab", "The lab",
                "Train a net live, or two side by side, and watch each trick change the curves and the boundary.",
-               "deeptricks.explorables.lab"),
+               "deeptricks.explorables.lab", "LabPage"),
 )
 
 

@@ -12,12 +12,13 @@ import param
 from bokeh.core.properties import value
 from bokeh.models import ColumnDataSource, CustomJSTickFormatter, FixedTicker, LegendItem
 
-from deeptricks.ui import (CurveChart, LayerLineChart, control_label, note_alert, page as page_template, readout,
-                           section_title, set_note, theme, url_sync)
+from deeptricks.ui import CurveChart, LayerLineChart, control_label, note_alert, readout, set_note, theme
 from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.sources import set_data
+from deeptricks.ui.views import PageOnly, View
 
 from .base import Coalesced, Prefetcher, caption
+from .sections import Sectioned
 from .state import ExplorableState
 from .residual_model import (
     BATCH, EVAL_EVERY, MAX_DEPTH, RUN_NAMES, SHALLOW_DEPTH, TRAIN_DEPTH_CAP, TRAIN_LR, TRAIN_STEPS,
@@ -37,6 +38,16 @@ INTRO = (
 
 GAIN_MIN, GAIN_MAX = 0.01, 2.0
 _LOG_STEP = 0.05          # the scale slider moves in steps of 10^0.05 ≈ ×1.12
+
+# A view's controls share rows of cells 130 to 165 px wide: the button groups pad their
+# buttons less, and the two radio boxes may wrap onto two lines.
+_VIEW_BUTTONS_CSS = ".bk-btn { padding-left: 6px; padding-right: 6px; }"
+_VIEW_RADIO_CSS = (".bk-input-group.bk-inline { flex-wrap: wrap; gap: 2px 10px; } "
+                   ".bk-input-group.bk-inline > *:not(:first-child) { margin-left: 0; }")
+# In a view the figures' titles and legends must fit 320 px.
+_VIEW_TITLES = {"gradients": "Gradient size per block", "plus-one": "The two gradient terms",
+                "identity": "Change made by each block"}
+_VIEW_PATH_LABELS = ("shortcut term", "block term")
 
 
 class ResidualState(ExplorableState):
@@ -88,11 +99,39 @@ def _round_gain(log_value: float) -> float:
     return float(np.clip(float(f"{10 ** float(log_value):.2g}"), GAIN_MIN, GAIN_MAX))
 
 
-class ResidualPage:
+class ResidualPage(Sectioned):
     """Builds the figures once and refreshes their data when the state changes."""
+
+    SLUG, TITLE, INTRO = "residual", TITLE, INTRO
+    URL_PARAMS = URL_PARAMS
+    VIEWS = (
+        View("gradients", "1 · The gradient on its way down",
+             "the gradient's size at every block, plain net against residual net, as the depth grows",
+             "Read each line from the top block on the right down to block 1 on the left: with sigmoid "
+             "and no normalization the plain net's gradient shrinks at every block, while the residual "
+             "net's, with the same weights, stays near 1.",
+             controls=("depth", "norm", "activation", "gain"), first_screen=True),
+        View("plus-one", "2 · The +1: two ways back through a residual block",
+             "the gradient's two terms in each residual block: the +1 shortcut and the block's own layers",
+             "Back through y = x + F(x) the gradient is the sum of two terms: wherever the purple block term "
+             "lies below the green shortcut term, the +1 is what carries the gradient down.",
+             controls=("residual", "depth", "norm", "activation", "gain"), color=theme.GREEN),
+        View("identity", "3 · A block can step aside",
+             "how much each block changes its input as its weights shrink towards zero",
+             "Slide the block-weight scale towards 0.01: the residual net's change drops towards 0, so its "
+             "blocks become identities, while each plain block keeps replacing its input.",
+             controls=("gain", "activation", "depth", "norm"), color=theme.VERMILLION,
+             query={"activation": "tanh"}),
+        View("training", "4 · Does the deep net train?",
+             "train a shallow plain net, a deep plain net and a deep residual net on two half-moons",
+             "Press the button: at the start settings the deep plain net's loss stays near 0.69, a coin "
+             "toss's, while the residual net of the same depth falls about as low as the shallow net's.",
+             controls=("depth", "norm", "activation", "gain")),
+    )
 
     def __init__(self, state: ResidualState | None = None):
         self.state = state or ResidualState()
+        self.alone: str | None = None         # the view shown alone, if any (see prepare_view)
 
         # 1 · gradient per block, both nets
         self.grad_chart = LayerLineChart(
@@ -231,9 +270,9 @@ class ResidualPage:
 
     def _paths_text(self, yours) -> str:
         if not yours.residual:
+            same = "" if self.alone else " (the same as the blue line above)"
             return ("**Your net is plain:** it has no shortcut, so the only way back is through each block's "
-                    "layers, the purple line (the same as the blue line above). Choose *residual* under "
-                    "*Your net* to add the shortcut term.")
+                    f"layers, the purple line{same}. Choose *residual* under *Your net* to add the shortcut term.")
         ratio = yours.path_ratio()
         if not math.isfinite(ratio):
             return "The block term could not be compared with the shortcut term here (overflow)."
@@ -374,80 +413,111 @@ class ResidualPage:
             self.train_status.object = text
 
     # -- layout -------------------------------------------------------------------
-    def controls(self):
+    def controls_by_name(self) -> dict:
         s = self.state
         w = pn.widgets
-        return [
-            w.IntSlider.from_param(s.param.depth, sizing_mode="stretch_width"),
-            control_label("Your net"),
-            w.RadioBoxGroup.from_param(s.param.residual, options=RESIDUAL_OPTIONS, inline=True),
-            control_label("Normalization"),
-            RadioButtonGroup.from_param(s.param.norm, sizing_mode="stretch_width", color="primary",
-                                          variant="outline"),
-            control_label("Activation"),
-            RadioButtonGroup.from_param(s.param.activation, sizing_mode="stretch_width",
-                                          color="primary", variant="outline"),
-            self.gain_slider,
-            pn.pane.Markdown(
+        alone = self.alone is not None
+        buttons = dict(stylesheets=[_VIEW_BUTTONS_CSS], margin=(5, 4, 5, 10)) if alone else {}
+        radio = dict(stylesheets=[_VIEW_RADIO_CSS]) if alone else {}
+        return {
+            "depth": w.IntSlider.from_param(s.param.depth, sizing_mode="stretch_width"),
+            "residual": pn.Column(control_label("Your net"),
+                                  w.RadioBoxGroup.from_param(s.param.residual, options=RESIDUAL_OPTIONS,
+                                                             inline=True, sizing_mode="stretch_width", **radio),
+                                  sizing_mode="stretch_width", margin=0),
+            "norm": pn.Column(control_label("Normalization"),
+                              RadioButtonGroup.from_param(s.param.norm, sizing_mode="stretch_width",
+                                                          color="primary", variant="outline", **buttons),
+                              sizing_mode="stretch_width", margin=0),
+            "activation": pn.Column(control_label("Activation"),
+                                    RadioButtonGroup.from_param(s.param.activation, sizing_mode="stretch_width",
+                                                                color="primary", variant="outline", **buttons),
+                                    sizing_mode="stretch_width", margin=0),
+            "gain": self.gain_slider,
+            "_about": pn.pane.Markdown(
                 f"Both nets: {WIDTH} units wide, the same weights, {BATCH} random inputs. "
                 "Your net is drawn with a pale band.",
                 styles={"color": theme.MUTED, "font-size": "13px"}, margin=(4, 10)),
-        ]
+        }
 
-    def layout(self):
-        sync = url_sync(self.state, URL_PARAMS)
-        main = [
-            section_title("1 · The gradient on its way down"),
-            self.grad_chart,
-            self.grad_text,
-            caption(
-                "Each point is the size of the gradient arriving at a block's input after one backward pass "
-                "over the 128 inputs. The loss is a fixed random mix of the top block's outputs, scaled so "
-                "that the gradient arriving at the top has size 1. With sigmoid and no normalization, each "
-                "plain block multiplies the gradient by its weights and by sigmoid's slope, which is never "
-                "more than ¼, so it shrinks by about the same factor at every block: on this logarithmic "
-                "axis, a straight line down to almost nothing at block 1. The residual net, with the same "
-                "weights, keeps it near 1. **Try:** drag the depth; pick batch or layer normalization (the "
-                "plain net's gradient stops fading, and may even grow); try tanh or relu."),
-        ]
-        later = [   # below the first screen: sent once that is drawn
-            section_title("2 · The +1: two ways back through a residual block", theme.GREEN),
-            self.paths_chart,
-            self.paths_text,
-            caption(
-                "Backward through a block y = x + F(x), the chain rule gives dL/dx = dL/dy · (1 + dF/dx): "
-                "two terms that are added. The **shortcut term** dL/dy · 1 (green) hands the gradient from "
-                "above to the block below unchanged. The **block term** dL/dy · dF/dx (purple) goes through the "
-                "block's layers and is scaled by their weights and slopes. Where the block term is small "
-                "(sigmoid, or a small block-weight scale) the shortcut alone carries the gradient down, "
-                "so it cannot fade the way it does in the plain net."),
-            section_title("3 · A block can step aside", theme.VERMILLION),
-            self.change_chart,
-            self.change_text,
-            self.sigmoid_note,
-            caption(
-                "Slide the **block-weight scale** toward 0.01 (with tanh or relu). A residual block's own "
-                "output F(x) shrinks with its weights, so x + F(x) approaches x: the block becomes an "
-                "identity, and the net behaves as if it had fewer blocks. That is the easy way out for a "
-                "block with nothing useful to add. A plain block cannot do this: its output is F(x) alone, "
-                "so with small weights it throws its input away and the change stays near 1."),
-            section_title("4 · Does the deep net train?"),
-            pn.Row(self.train_button, sizing_mode="stretch_width"),
-            self.train_status,
-            self.train_chart,
-            caption(
-                f"Three nets learn to separate two interleaved half-moons (400 points): a plain net of "
-                f"{SHALLOW_DEPTH} blocks (dashed), a plain net of the chosen depth (at most {TRAIN_DEPTH_CAP} "
-                f"blocks, to keep it quick) and a residual net of that depth. All are {TRAIN_WIDTH} units wide "
-                f"and use your normalization, activation and block-weight scale, the same data and seed, and "
-                f"Adam with learning rate {TRAIN_LR:g} for {TRAIN_STEPS} steps of 64 examples. The curves show "
-                f"the loss on the whole training set every {EVAL_EVERY} steps. At the start settings the deep "
-                "plain net stays near 0.69 (ln 2, the loss of a coin toss) while the residual net of the same "
-                "depth ends about as low as the shallow one. Each setting's run is kept, so you can switch back "
-                "without training again."),
-        ]
-        return page_template(TITLE, INTRO, self.controls(), main, later=later,
-                             notes=[sync, self.growth_note], name="residual")
+    def page_notes(self) -> list:
+        return [self.growth_note]
+
+    def prepare_view(self, name: str) -> None:
+        self.alone = name                     # the controls come out compact (controls_by_name)
+        # Alone, the gradient and change charts compare the two nets: the "your net" band
+        # ties them to section 2 of the page, so a view leaves it (and its switch) out.
+        for chart, band in ((self.grad_chart, self.grad_yours), (self.change_chart, self.change_yours)):
+            halo = band.tags[0]
+            halo.visible = False
+            chart.legend.items = [item for item in chart.legend.items if halo not in item.renderers]
+        # titles, legends and the empty chart's note that fit 320 px
+        charts = {"gradients": self.grad_chart, "plus-one": self.paths_chart, "identity": self.change_chart}
+        if name in charts:
+            charts[name].figure.title.text = _VIEW_TITLES[name]
+        for item, label in zip(self.paths_chart.legend.items, _VIEW_PATH_LABELS):
+            item.label = value(label)
+        self.train_chart.empty_note.text = "No curves yet: press the button."
+        self.train_chart.legend.update(ncols=2, spacing=8)   # the three runs in one row overflow 390 px
+        self.paths_text.object = self._paths_text(self.state.views().net(self.state.residual))
+
+    def section(self, name: str) -> list:
+        if name == "gradients":
+            return [
+                self.grad_chart,
+                self.grad_text,
+                PageOnly(caption(
+                    "Each point is the size of the gradient arriving at a block's input after one backward "
+                    "pass over the 128 inputs. The loss is a fixed random mix of the top block's outputs, "
+                    "scaled so that the gradient arriving at the top has size 1. With sigmoid and no "
+                    "normalization, each plain block multiplies the gradient by its weights and by sigmoid's "
+                    "slope, which is never more than ¼, so it shrinks by about the same factor at every block: "
+                    "on this logarithmic axis, a straight line down to almost nothing at block 1. The residual "
+                    "net, with the same weights, keeps it near 1. **Try:** drag the depth; pick batch or layer "
+                    "normalization (the plain net's gradient stops fading, and may even grow); try tanh or "
+                    "relu.")),
+            ]
+        if name == "plus-one":
+            return [
+                self.paths_chart,
+                self.paths_text,
+                PageOnly(caption(
+                    "Backward through a block y = x + F(x), the chain rule gives dL/dx = dL/dy · (1 + dF/dx): "
+                    "two terms that are added. The **shortcut term** dL/dy · 1 (green) hands the gradient from "
+                    "above to the block below unchanged. The **block term** dL/dy · dF/dx (purple) goes through "
+                    "the block's layers and is scaled by their weights and slopes. Where the block term is small "
+                    "(sigmoid, or a small block-weight scale) the shortcut alone carries the gradient down, "
+                    "so it cannot fade the way it does in the plain net.")),
+            ]
+        if name == "identity":
+            return [
+                self.change_chart,
+                self.change_text,
+                self.sigmoid_note,
+                PageOnly(caption(
+                    "Slide the **block-weight scale** toward 0.01 (with tanh or relu). A residual block's own "
+                    "output F(x) shrinks with its weights, so x + F(x) approaches x: the block becomes an "
+                    "identity, and the net behaves as if it had fewer blocks. That is the easy way out for a "
+                    "block with nothing useful to add. A plain block cannot do this: its output is F(x) alone, "
+                    "so with small weights it throws its input away and the change stays near 1.")),
+            ]
+        if name == "training":
+            return [
+                pn.Row(self.train_button, sizing_mode="stretch_width"),
+                self.train_status,
+                self.train_chart,
+                PageOnly(caption(
+                    f"Three nets learn to separate two interleaved half-moons (400 points): a plain net of "
+                    f"{SHALLOW_DEPTH} blocks (dashed), a plain net of the chosen depth (at most "
+                    f"{TRAIN_DEPTH_CAP} blocks, to keep it quick) and a residual net of that depth. All are "
+                    f"{TRAIN_WIDTH} units wide and use your normalization, activation and block-weight scale, "
+                    f"the same data and seed, and Adam with learning rate {TRAIN_LR:g} for {TRAIN_STEPS} steps "
+                    f"of 64 examples. The curves show the loss on the whole training set every {EVAL_EVERY} "
+                    "steps. At the start settings the deep plain net stays near 0.69 (ln 2, the loss of a coin "
+                    "toss) while the residual net of the same depth ends about as low as the shallow one. Each "
+                    "setting's run is kept, so you can switch back without training again.")),
+            ]
+        raise KeyError(name)
 
 
 def _log_ticks(lo: float, hi: float) -> list[float]:
@@ -499,3 +569,8 @@ def _sub(n: int) -> str:
 def page(state: ResidualState | None = None):
     """The servable residual-connections page."""
     return ResidualPage(state).layout()
+
+
+def view(name: str, state: ResidualState | None = None, **kwargs):
+    """One view of the residual-connections page, alone (see :data:`ResidualPage.VIEWS`)."""
+    return ResidualPage(state).view(name, **kwargs)

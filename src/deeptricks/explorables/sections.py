@@ -20,9 +20,11 @@ from deeptricks.ui.urlsync import embed_session_args
 from deeptricks.ui.views import View, ViewFooter, on_page, view_template
 
 _OFF = {"0", "false", "no", "off"}
+VIEW_KEYS = ("view", "caption")
+"""Keys of a view's link that are about the view itself, not the page's settings."""
 
 
-def _query_flag(key: str) -> str | None:
+def query_value(key: str) -> str | None:
     """The raw value of ``key`` in this session's link (or script tag's arguments), if any."""
     args = embed_session_args()
     if args is not None:
@@ -109,7 +111,7 @@ class Sectioned:
             self.state.param.update(**v.query)
         sync = self._sync()
         if caption is None:
-            caption = (_query_flag("caption") or "").lower() not in _OFF
+            caption = (query_value("caption") or "").lower() not in _OFF
         self.prepare_view(name)
         controls = self.controls_by_name()
         shown = [controls[c] for c in v.controls]
@@ -117,7 +119,11 @@ class Sectioned:
         footer = ViewFooter(v.caption if caption else "", self.TITLE, name=f"{tag}-foot")
         href = full_page_href(self.SLUG)
         if href is not None:
-            follow = lambda *_: footer.set_link(href + sync.query_string())  # noqa: E731
+            def follow(*_):
+                pairs = urllib.parse.parse_qsl(sync.query_string().lstrip("?"), keep_blank_values=True)
+                query = urllib.parse.urlencode([(k, v) for k, v in pairs if k not in VIEW_KEYS])
+                footer.set_link(href + (f"?{query}" if query else ""))
+
             follow()
             self.state.param.watch(follow, list(self.URL_PARAMS))
         return view_template(v, shown, self.section(name), footer=footer, notes=[sync, *self.page_notes()],

@@ -88,14 +88,23 @@ def serve(args) -> None:
 
 def page_for_panel_serve(slug: str | None = None):
     """The page ``apps/<slug>.py`` serves under ``panel serve`` (``None``: the index), with
-    what ``deeptricks serve`` sets up around it: the workarounds, and the session hooks."""
+    what ``deeptricks serve`` sets up around it: the workarounds, and the session hooks.
+
+    ``panel serve`` gives each app file one route, so a view is asked for in the query:
+    ``/dropout?view=units`` (``deeptricks serve`` answers ``/dropout/units`` too)."""
     from deeptricks.explorables import index
     from deeptricks.explorables.registry import by_slug
+    from deeptricks.explorables.sections import query_value
 
     patches.install_process()
     hooks.session_created()
     doc = pn.state.curdoc
     if doc is not None and doc.session_context is not None:
         doc.on_session_destroyed(hooks.session_destroyed)
-    build = index.page if slug is None else by_slug(slug).page
-    return session_page(build)()
+    if slug is None:
+        return session_page(index.page)()
+    explorable = by_slug(slug)
+    view = query_value("view")
+    if view and view in {v.name for v in explorable.views()}:
+        return session_page(partial(explorable.view, view))()
+    return session_page(explorable.page)()

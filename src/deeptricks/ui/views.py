@@ -72,6 +72,7 @@ class ViewFooter:
     on one line when they fit (see :meth:`set_link`)."""
 
     def __init__(self, caption: str, title: str, *, name: str = "view-foot"):
+        """``title``: the explorable's, for the link's accessible name."""
         from .layout import inline_markdown
 
         self.caption_html = f'<div class="dt-view-caption">{inline_markdown(caption)}</div>' if caption else ""
@@ -83,8 +84,9 @@ class ViewFooter:
     def set_link(self, href: str | None) -> None:
         """Point the link at ``href`` (``None``: no link, e.g. in a notebook)."""
         link = "" if href is None else (
-            f'<div class="dt-view-link"><a href="{escape(href, quote=True)}" target="_blank" rel="noopener">'
-            f'Open the full {escape(self.title)} explorable \u2197</a></div>')
+            f'<div class="dt-view-link"><a href="{escape(href, quote=True)}" target="_blank" rel="noopener" '
+            f'aria-label="Open the full {escape(self.title, quote=True)} explorable in a new tab">'
+            f'Open the full explorable \u2197</a></div>')
         text = f'<div class="dt-view-foot">{self.caption_html}{link}</div>' if (self.caption_html or link) else ""
         if self.pane.object != text:
             self.pane.object = text
@@ -139,6 +141,15 @@ def report_size_to_parent() -> None:
     doc._dt_size = True
 
 
+def _control_box(control) -> pn.Column:
+    """A control's slot in the view's row of controls, hidden whenever the control is (a
+    control shown only for some settings leaves no gap)."""
+    box = pn.Column(control, sizing_mode="stretch_width", margin=0, styles={"flex": "1 1 150px"},
+                    visible=control.visible)
+    control.param.watch(lambda event: setattr(box, "visible", event.new), "visible")
+    return box
+
+
 def view_template(view: View, controls: list, objects: list, *, footer: ViewFooter | None = None, notes=None,
                   name: str = "view") -> pn.Column:
     """One view alone: notes (links adjusted), its controls above, the figure, the footer
@@ -154,8 +165,7 @@ def view_template(view: View, controls: list, objects: list, *, footer: ViewFoot
             w.sizing_mode = "stretch_width"
     items = [pn.Column(*(notes or []), sizing_mode="stretch_width", margin=0, name=f"{name}-notes")]
     if controls:
-        boxes = [pn.Column(c, sizing_mode="stretch_width", margin=0, styles={"flex": "1 1 150px"})
-                 for c in controls]
+        boxes = [_control_box(c) for c in controls]
         items.append(pn.FlexBox(*boxes, gap="0 12px", flex_wrap="wrap", sizing_mode="stretch_width",
                                 stylesheets=[css, _VIEW_CONTROLS_CSS], name=f"{name}-controls"))
     items.extend(in_view(objects))

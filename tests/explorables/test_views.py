@@ -1,0 +1,69 @@
+"""Every view of every explorable, alone: it builds, shows exactly the controls that move it and
+none of the page's frame (title, introduction, sidebar, footer), follows its link's settings, and
+can leave out its caption. And each page is still the sum of its views."""
+
+import panel as pn
+import pytest
+from bokeh.models import Plot
+
+from deeptricks.explorables.registry import EXPLORABLES, view_routes
+from deeptricks.ui.views import PageOnly, View
+
+ROUTES = [pytest.param(e, v, id=f"{e.slug}/{v.name}") for e, v in view_routes()]
+
+
+def test_every_explorable_has_views_with_unique_names_and_their_texts():
+    for e in EXPLORABLES:
+        views = e.views()
+        assert views, e.slug
+        names = [v.name for v in views]
+        assert len(set(names)) == len(names), e.slug
+        for v in views:
+            assert isinstance(v, View)
+            assert v.name.replace("-", "").isalnum() and v.name == v.name.lower()
+            assert v.summary and len(v.summary) < 110 and not v.summary.endswith(".")
+            assert v.caption.endswith(".") and len(v.caption.split()) <= 45, (e.slug, v.name)
+    assert {f"{e.slug}/{v.name}" for e, v in view_routes()} >= {
+        "dropout/units", "dropout/readout", "dropout/layers", "lab/train"}
+
+
+@pytest.mark.parametrize("explorable,view", ROUTES)
+def test_a_view_shows_its_figure_and_only_its_controls(explorable, view):
+    built = explorable.view(view.name)
+    assert isinstance(built, pn.Column) and "dt-view" in built.css_classes
+    texts = " ".join(str(getattr(p, "object", "")) for p in built.select(pn.pane.HTML))
+    assert "dt-footer" not in texts and "All explorables" not in texts     # no page footer
+    assert not built.select(lambda o: getattr(o, "name", "").endswith("-header"))
+    assert not any("dt-controls" in getattr(o, "css_classes", []) for o in built.select(pn.Column))
+    controls = [o for o in built.objects if getattr(o, "name", "").endswith("-controls")]
+    if view.controls:
+        assert len(controls) == 1 and len(controls[0].objects) == len(view.controls)
+    else:
+        assert controls == []
+    root = built.get_root()
+    assert list(root.select({"type": Plot})), "a view without a figure"
+    assert view.caption.split()[0] in texts or "dt-view-caption" in texts
+
+
+@pytest.mark.parametrize("explorable,view", ROUTES[:1])
+def test_the_caption_can_be_left_out(explorable, view):
+    with_caption = explorable.view(view.name)
+    without = explorable.view(view.name, caption=False)
+    cap = lambda layout: [p for p in layout.select(pn.pane.HTML) if "dt-view-caption" in str(p.object)]  # noqa: E731
+    assert cap(with_caption) and not cap(without)
+
+
+def test_page_only_objects_stay_off_the_view():
+    from deeptricks.ui.views import in_view, on_page
+
+    a, b = pn.pane.Markdown("figure"), pn.pane.Markdown("long caption")
+    assert on_page([a, PageOnly(b)]) == [a, b]
+    assert in_view([a, PageOnly(b)]) == [a]
+
+
+def test_a_preset_view_opens_with_its_preset():
+    from deeptricks.explorables.lab import LabPage
+
+    page = LabPage()
+    page.view("degradation")
+    assert page.state.preset == "degradation" and page.state.compare and page.state.b_depth == 20
