@@ -135,7 +135,9 @@ def inprocess(routes: list[str], n: int = 3) -> None:
     from bokeh.document import Document
 
     def build(route):
-        page, doc = by_slug(route).page(), Document()
+        slug, _, view = route.partition("/")
+        explorable = by_slug(slug)
+        page, doc = (explorable.view(view) if view else explorable.page()), Document()
         doc.add_root(page.get_root(doc))
         doc.to_json()
         return page, doc
@@ -156,7 +158,7 @@ def inprocess(routes: list[str], n: int = 3) -> None:
         top = sorted(stats, key=lambda st: -st.size_diff)[:3]
         where = "; ".join(f"{Path(st.traceback[0].filename).name}:{st.traceback[0].lineno} "
                           f"{st.size_diff / n / 2**20:.1f} MB" for st in top)
-        print(f"  {route:<11} {total:6.1f} MB   ({where})")
+        print(f"  {route:<24} {total:6.1f} MB   ({where})")
         del pages
         gc.collect()
 
@@ -170,11 +172,18 @@ def main(argv=None) -> int:
     ap.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
                     help="extra environment for the server (repeatable), e.g. MALLOC_ARENA_MAX=2")
     ap.add_argument("--inprocess-only", action="store_true", help="only the tracemalloc table")
+    ap.add_argument("--views", action="store_true",
+                    help="the tracemalloc table for every view (NAME/VIEW) too; --apps may name views")
     args = ap.parse_args(argv)
     env = {"DEEPTRICKS_DEBUG_ENDPOINTS": "1", **dict(kv.split("=", 1) for kv in args.server_env)}
     routes = [r.strip() for r in args.apps.split(",") if r.strip()]
     print(f"[memory] load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", file=sys.stderr)
-    inprocess(routes)
+    if args.views:
+        sys.path.insert(0, str(HERE.parent / "src"))
+        from deeptricks.explorables.registry import view_routes
+        inprocess(routes + [f"{e.slug}/{v.name}" for e, v in view_routes() if e.slug in routes])
+    else:
+        inprocess(routes)
     if args.inprocess_only:
         return 0
 

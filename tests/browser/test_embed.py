@@ -1,5 +1,5 @@
-"""Live embedding in a course site: a static page on another origin embeds two explorables with
-the `server_document` script tags that `deeptricks embed` prints (and a third in an iframe);
+"""Live embedding in a course site: a static page on another origin embeds a view and an explorable
+with the `server_document` script tags that `deeptricks embed` prints (and a third in an iframe);
 both render from the app server's resources, open in the state the snippet asks for, respond to
 their controls, and leave the course page's address alone."""
 
@@ -61,7 +61,7 @@ def test_course_page_embeds_two_live_explorables(course_site, page):
     try:
         server.start()
         base = server.base_url
-        drop_script, _ = embed_snippets("dropout", base, "p=0.9")
+        drop_script, _ = embed_snippets("dropout/units", base, "p=0.9")   # one view, drawn in the page
         bn_script, _ = embed_snippets("batch_norm", base, "depth=12")
         _, ln_iframe = embed_snippets("layer_norm", base, "batch=4", height=700)
         url = write("week1.html", f"""<!doctype html>
@@ -89,6 +89,10 @@ def test_course_page_embeds_two_live_explorables(course_site, page):
             page.keyboard.press("ArrowLeft")
         wait_for(lambda: slider(page, "Dropout rate") < 0.9 and dropped() < before,
                  "the dropout grid to follow the slider")
+        # the view's link to its full page points at the app server, in the view's current state
+        link = page.locator("#drop a", has_text="Open the full explorable")
+        href = lambda: link.get_attribute("href")   # noqa: E731
+        wait_for(lambda: href().startswith(base + "/dropout?") and "p=0.7" in href(), "the view's link to follow")
 
         # the batch-norm switch: the spread chart's "with BatchNorm" line goes away
         with_bn = "bn-spread-with-batchnorm-source"

@@ -305,7 +305,7 @@ class LabPage(Sectioned):
         self._rebuild_views()
 
     def _viewer_gone(self) -> bool:
-        """True when the browser tab of this session has closed (no one to train for)."""
+        """True when the learner's browser tab has closed (no one to train for)."""
         doc = pn.state.curdoc
         ctx = getattr(doc, "session_context", None) if doc is not None else None
         server_session = getattr(ctx, "_session", None)     # Bokeh's ServerSession, when served

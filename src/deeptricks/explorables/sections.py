@@ -25,7 +25,7 @@ VIEW_KEYS = ("view", "caption")
 
 
 def query_value(key: str) -> str | None:
-    """The raw value of ``key`` in this session's link (or script tag's arguments), if any."""
+    """The raw value of ``key`` in the current session's link (or script tag's arguments), if any."""
     args = embed_session_args()
     if args is not None:
         raw = args.get(key)
