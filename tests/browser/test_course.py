@@ -78,3 +78,18 @@ def test_the_course_page_frames_live_views_that_fit(course_site, page):
         assert not problems, problems
     finally:
         server.stop()
+
+
+def test_panel_serve_answers_a_view_in_the_query(serve_app, page):
+    """`panel serve apps/*.py` gives each app file one route, so a view is /NAME?view=VIEW: the
+    view alone, in the link's state, whose full-page link drops the view's own keys."""
+    server = serve_app("apps/dropout.py")
+    page.goto(server.base_url + "/dropout?view=units&p=0.7")
+    wait_idle(page)
+    names = page.evaluate("""() => ['dropout-units', 'dropout-header', 'dropout-readout']
+        .map((n) => Bokeh.documents[0].get_model_by_name(n) != null)""")
+    assert names == [True, False, False]                # the unit grid view, not the page
+    assert slider_value(page, "Dropout rate") == 0.7
+    link = page.locator("a", has_text="Open the full explorable")
+    href = link.get_attribute("href")
+    assert href.startswith("/dropout?") and "p=0.7" in href and "view=" not in href, href

@@ -178,7 +178,7 @@ def test_websockets_open_with_tcp_nodelay(monkeypatch):
 # --------------------------------------------------------------------------- widget messages
 
 def test_upstream_still_has_no_public_debounce_setting():
-    assert patches.WIDGET_DEBOUNCE.needed(), (
+    assert patches.no_public_debounce(), (
         "Panel has a public debounce setting (or a shorter default) now: use it and delete "
         "patches.WIDGET_DEBOUNCE")
 
@@ -193,7 +193,9 @@ def test_after_the_process_workarounds_widgets_answer_quickly_and_skip_busy_even
     for cls in (pn.widgets.FloatSlider, pn.widgets.IntSlider, pn.widgets.Checkbox, pn.widgets.Select,
                 pn.widgets.RadioButtonGroup, pn.widgets.Button):
         w = cls()
-        assert w._debounce == patches.CONTROL_DEBOUNCE_MS < 50
+        shortened = patches.WIDGET_DEBOUNCE.has_bug()        # not on Panel 1.10 (see the guard)
+        assert shortened is (patches._version(pn) < (1, 10))
+        assert w._debounce == (patches.CONTROL_DEBOUNCE_MS if shortened else 50)
         assert {"value", "active", "clicks"} <= set(w._busy__ignore)
     assert patches.WRITE_RACE.installed and pdoc._dispatch_msgs.__wrapped__ is not None
 
