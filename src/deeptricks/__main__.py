@@ -43,10 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--query", default="", help="settings for the page, e.g. 'p=0.9&mode=test'")
     e.add_argument("--height", type=int, default=None,
                    help="the iframe's height before frames.js fits it (default 600 for a view, 2400 for a page)")
-    x = sub.add_parser("export", help="write self-contained HTML files of the explorables (no server needed)")
-    x.add_argument("--out", required=True, metavar="DIR", help="directory to write the files into")
-    x.add_argument("--only", action="append", default=[], metavar="NAME",
-                   help="export only this explorable (repeatable; default: all but the lab)")
+    x = sub.add_parser("export", help="write offline HTML files of the explorables and their views "
+                                      "(no server needed)")
+    x.add_argument("--out", required=True, metavar="DIR",
+                   help="directory to write into: DIR/NAME.html, DIR/NAME/VIEW.html and the shared DIR/static/")
+    x.add_argument("--only", action="append", default=[], metavar="NAME[/VIEW]",
+                   help="export only this explorable and its views, or only this view (repeatable; "
+                        "default: all but the lab)")
+    x.add_argument("--single-file", action="store_true",
+                   help="inline the JavaScript and stylesheets into every file instead of sharing DIR/static/ "
+                        "(about 3 MB more per file; for a site that takes one file at a time)")
+    x.add_argument("--no-views", action="store_true", help="write the whole pages only")
     return ap
 
 
@@ -112,7 +119,7 @@ def main(argv=None) -> int:
     if args.command == "export":
         from deeptricks.export import export
         try:
-            export(args.out, args.only or None)
+            export(args.out, args.only or None, views=not args.no_views, single_file=args.single_file)
         except ValueError as exc:
             print(f"deeptricks export: {exc}", file=sys.stderr)
             return 2

@@ -71,7 +71,9 @@ def test_the_course_page_frames_live_views_that_fit(course_site, page):
             page.keyboard.press("ArrowLeft")
         wait_for(lambda: slider_value(frame, "Dropout rate") == 0.5 and dropped() < before,
                  "the unit grid to follow the slider")
-        assert "p=0.5" in frame.evaluate("() => window.location.search")
+        # the address follows in its own message from the server, after the figure's
+        wait_for(lambda: "p=0.5" in frame.evaluate("() => window.location.search"),
+                 "the view's address to follow the slider")
         assert wait_for(lambda: fits(el, frame), "the frame to fit after the move")
         assert page.evaluate("() => window.location.href") == url
         problems = server.errors_since(0)

@@ -67,3 +67,37 @@ def test_a_preset_view_opens_with_its_preset():
     page = LabPage()
     page.view("degradation")
     assert page.state.preset == "degradation" and page.state.compare and page.state.b_depth == 20
+
+
+def test_a_comparing_preset_view_is_compact_and_the_page_is_not():
+    """A preset that compares two nets fits both planes and both curves in a course column:
+    the status beside the run buttons, no colour bars (the caption tells the colours), the
+    curves' legend on one line; the ensemble's view trades the curves for its lesion chart."""
+    from bokeh.models import ColorBar
+
+    from deeptricks.explorables.lab import PRESET_VIEW_CAPTION, LabPage
+
+    page = LabPage()
+    view = page.view("dropout")
+    bar = next(o for o in view.select(pn.FlexBox) if o.name == "lab-run-bar")
+    assert _holds(bar, page.status.__panel__())
+    assert len(page.boundaries) == 2
+    for b in page.boundaries:
+        assert all(not c.visible for c in b.figure.select(type=ColorBar))
+    assert page.loss.legend.ncols == "auto" and page.acc.legend.ncols == "auto"
+    assert PRESET_VIEW_CAPTION.split(";")[0] in str(view.objects[-1].object)
+    assert _holds(view, page.curves_slot)
+
+    ensemble = LabPage()
+    view = ensemble.view("ensemble")
+    assert not _holds(view, ensemble.curves_slot) and _holds(view, ensemble.lesion.__panel__())
+
+    full = LabPage()
+    full.state.apply_preset("dropout")
+    full.layout()
+    assert full.loss.legend.ncols == 2                        # the page keeps A and B in two columns
+    assert all(c.visible for b in full.boundaries for c in b.figure.select(type=ColorBar))
+
+
+def _holds(layout, obj) -> bool:
+    return any(o is obj for o in layout.select())

@@ -25,7 +25,7 @@ import numpy as np
 import panel as pn
 import param
 from bokeh.core.properties import value
-from bokeh.models import Span
+from bokeh.models import ColorBar, Span
 
 from deeptricks.core import DATASETS, NORMS, OPTIMIZERS
 from deeptricks.ui import (HistogramGrid, LayerLineChart, LiveMarkdown, choice_slider, control_label, note_alert,
@@ -156,6 +156,11 @@ URL_PARAMS = {"preset": "preset", "dataset": "data", "noise": "noise", "n_train"
 # --------------------------------------------------------------------------- the page
 
 
+PRESET_VIEW_CAPTION = ("Background: each net's prediction, blue class 0, orange class 1. Curves: A blue, "
+                       "B orange; solid training, dashed test.")
+_COMPACT_ALERT_CSS = ":host(.alert) { padding: 6px 12px; } p { margin: 4px 0; }"
+
+
 class LabPage(Sectioned):
     """Builds the figures once; training ticks and control changes only update their data.
 
@@ -169,6 +174,7 @@ class LabPage(Sectioned):
              "loss and accuracy on the training and test points.",
              controls=("dataset", "depth", "norm", "residual", "dropout"), first_screen=True),
         *(View(key, p.title, f"preset: {p.title[0].lower() + p.title[1:]}",
+               PRESET_VIEW_CAPTION if p.b is not None else
                "Press Start and follow the note above: it says what to look for and when.",
                query={"preset": key}) for key, p in PRESETS.items()),
     )
@@ -178,6 +184,7 @@ class LabPage(Sectioned):
         self.session = LabSession(s.config_a(), s.config_b())
         self.meter = SpeedMeter()
         self._periodic = None
+        self._compact = False       # a preset's view: the curves' legend on one line
         self._tick_count = 0
         self._boundary_cost = 0.0
         self._lesion_cost = 0.0
@@ -429,7 +436,7 @@ class LabPage(Sectioned):
                   "B train": ("B train", "B train"), "B test": ("B test", "B test")}
         for chart in (self.loss, self.acc):
             # four entries in two rows (A, then B): one row does not fit above a phone-wide chart
-            chart.legend.ncols = 2 if compare else "auto"
+            chart.legend.ncols = 2 if compare and not self._compact else "auto"
             for item, s in zip(chart.legend.items, chart.series):
                 (color, dash) = styles[s][compare]
                 line = chart.lines[s]
@@ -650,13 +657,20 @@ class LabPage(Sectioned):
     def section(self, name: str) -> list:
         """The run bar, data plane and curves (``train``, and each preset's view); a preset's
         view adds what its claim is about."""
-        run_bar = pn.FlexBox(self.start_button, self.pause_button, self.step_button, self.reset_button,
-                             gap="6px", sizing_mode="stretch_width", name="lab-run-bar")
+        buttons = (self.start_button, self.pause_button, self.step_button, self.reset_button)
+        if self._compact:                  # the status beside the buttons, where it fits
+            for b in buttons:
+                b.width = 88
+            status = pn.Column(self.status, width=190, margin=0)
+            run_bar = pn.FlexBox(*buttons, status, gap="6px", align_items="center",
+                                 sizing_mode="stretch_width", name="lab-run-bar")
+        else:
+            run_bar = pn.FlexBox(*buttons, gap="6px", sizing_mode="stretch_width", name="lab-run-bar")
         objects = [
             self.preset_box,
             self.restore_button,
             run_bar,
-            self.status,
+            *([] if self._compact else [self.status]),
             self.stop_note,
             self.top,
             PageOnly(caption(
@@ -672,8 +686,8 @@ class LabPage(Sectioned):
                 "loss climbs is overfitting. In compare mode A is blue, B orange; solid lines are "
                 "training, dashed lines test.")),
         ]
-        if name == "ensemble":
-            objects += [self.lesion, self.lesion_text]
+        if name == "ensemble":         # its claim is the lesion chart; the planes' titles give the accuracy
+            objects = [o for o in objects if o is not self.curves_slot] + [self.lesion, self.lesion_text]
         return objects
 
     def _inside(self) -> list:
@@ -710,8 +724,25 @@ class LabPage(Sectioned):
         return self.url
 
     def prepare_view(self, name: str) -> None:
-        """A view is a column of a course page: the two curves side by side where they fit."""
+        """A view is a column of a course page: the two curves side by side where they fit, and
+        for a preset comparing two nets, both data planes and both curves in about 650 px."""
         self.loss.figure.height, self.acc.figure.height = 195, 195
+        preset = PRESETS.get(name)
+        if preset is not None and preset.b is not None:
+            self._build_b()
+            self._compact = True
+            for view in self.boundaries:               # a flatter plane, its colours told in the caption
+                view.figure.height = 340
+                for bar in view.figure.select(type=ColorBar):
+                    bar.visible = False
+            self.loss.figure.height, self.acc.figure.height = 165, 165
+            self.preset_box.styles = {**(self.preset_box.styles or {}), "font-size": "13px"}
+            self.preset_box.stylesheets = [*self.preset_box.stylesheets, _COMPACT_ALERT_CSS]
+            self.lesion.figure.height = 200
+            for chart in (self.loss, self.acc):
+                if chart.legend is not None:
+                    chart.legend.spacing, chart.legend.glyph_width = 6, 18
+            self._style_curves(self.state.compare)
         self.curves_box.objects = [pn.FlexBox(
             *(pn.Column(chart, sizing_mode="stretch_width", margin=0, styles={"flex": "1 1 300px"})
               for chart in (self.loss, self.acc)),

@@ -169,8 +169,7 @@ class ResidualPage(Sectioned):
             colors=[theme.BLACK, theme.BLUE, theme.VERMILLION], height=300,
             empty_text="No curves yet: press Run training comparison.")
         self.train_chart.lines["shallow plain"].glyph.line_dash = "dashed"
-        self.train_button = pn.widgets.Button(label="Run training comparison", color="primary",
-                                              sizing_mode="fixed", width=240)
+        self.train_button = pn.widgets.Button(label="Run training comparison", color="primary", width=240)
         self.train_button.on_click(self._on_train_click)
         self.train_status = readout("residual-train-status", top=2)
         self.runs: OrderedDict[tuple, TrainingComparison] = OrderedDict()

@@ -103,9 +103,11 @@ class Sectioned:
         return page_template(self.TITLE, self.INTRO, sidebar, main, later=later or None,
                              notes=[sync, *self.page_notes()], name=self.SLUG.replace("_", "-"))
 
-    def view(self, name: str, *, caption: bool | None = None) -> pn.Column:
+    def view(self, name: str, *, caption: bool | None = None, link: str | None = None) -> pn.Column:
         """Section ``name`` alone, with the controls that move it (``caption``: show the
-        view's sentence; by default unless the link says ``caption=0``)."""
+        view's sentence; by default unless the link says ``caption=0``; ``link``: a fixed
+        address for "open the full explorable", e.g. an exported page's, instead of the
+        served page in the view's current settings)."""
         v = self.view_named(name)
         if v.query:
             self.state.param.update(**v.query)
@@ -114,11 +116,14 @@ class Sectioned:
             caption = (query_value("caption") or "").lower() not in _OFF
         self.prepare_view(name)
         controls = self.controls_by_name()
-        shown = [controls[c] for c in v.controls]
+        self._view_controls = {c: controls[c] for c in v.controls}
+        shown = list(self._view_controls.values())
         tag = f"{self.SLUG}-{name}".replace("_", "-")
         footer = ViewFooter(v.caption if caption else "", self.TITLE, name=f"{tag}-foot")
-        href = full_page_href(self.SLUG)
-        if href is not None:
+        href = full_page_href(self.SLUG) if link is None else None
+        if link is not None:
+            footer.set_link(link)
+        elif href is not None:
             def follow(*_):
                 pairs = urllib.parse.parse_qsl(sync.query_string().lstrip("?"), keep_blank_values=True)
                 query = urllib.parse.urlencode([(k, v) for k, v in pairs if k not in VIEW_KEYS])

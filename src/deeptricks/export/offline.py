@@ -1,4 +1,14 @@
-"""Self-contained HTML: an exported page that makes no network request at all.
+"""Offline HTML: an exported page or view that makes no request outside its folder.
+
+Two ways to get there:
+
+* **single file** (``--single-file``): everything inlined, as below;
+* **shared** (the default of ``deeptricks export``): the JavaScript and Panel's
+  stylesheets, which every file needs, are written once into ``DIR/static/`` and
+  referenced relatively (:func:`share_resources`, :func:`share_stylesheets`), so a
+  course page that frames a dozen offline views loads Bokeh once.
+
+For a single file:
 
 * Bokeh's and Panel's JavaScript is inlined (``resources=INLINE`` when the page
   is rendered);
@@ -90,18 +100,79 @@ def favicon() -> str:
 _ICON_LINK = re.compile(r"<link[^>]*rel=\"(?:apple-touch-icon|icon|shortcut icon)\"[^>]*>", re.I)
 
 
-def fix_head(page_html: str) -> str:
+def fix_head(page_html: str, icon_href: str | None = None) -> str:
+    """Replace Panel's icon links (to its CDN) by one to ``icon_href`` (default: inline)."""
     page_html = _ICON_LINK.sub("", page_html)
-    icon = f'<link rel="icon" href="{favicon()}">'
+    icon = f'<link rel="icon" href="{icon_href or favicon()}">'
     return page_html.replace("<head>", "<head>\n" + icon, 1)
+
+
+# -- shared static files --------------------------------------------------------------------
+def _static_file(url: str) -> tuple[str, Path]:
+    """Where one of Bokeh's or Panel's CDN files goes in ``static/``, and the installed file."""
+    from panel.io.resources import CDN_DIST
+
+    f = _dist_file(url)
+    if f is not None:     # e.g. bundled/reactiveesm/es-module-shims@^1.10.0/...: plain names only
+        return "panel/" + re.sub(r"[^A-Za-z0-9._/-]", "_", url.split("?", 1)[0][len(CDN_DIST):]), f
+    m = re.match(r"https://cdn\.bokeh\.org/bokeh/(?:release|dev)/(bokeh(?:-[a-z]+)?)-([^/]+?)(\.min)?\.js$", url)
+    if m:
+        import bokeh
+        f = Path(bokeh.__file__).parent / "server" / "static" / "js" / f"{m.group(1)}{m.group(3) or ''}.js"
+        if f.is_file():
+            return f"bokeh/{m.group(1)}-{m.group(2)}{m.group(3) or ''}.js", f
+    raise ValueError(f"{url} is not one of Bokeh's or Panel's installed files")
+
+
+def share_stylesheets(doc, prefix: str) -> dict[str, bytes]:
+    """Point each ImportedStyleSheet from Panel's CDN at ``prefix`` + its place in ``static/``.
+
+    Returns the files to write there (``static/`` path -> content), each stylesheet with
+    the images it refers to inlined as data: URIs."""
+    from bokeh.models import ImportedStyleSheet
+
+    files: dict[str, bytes] = {}
+    sheets: dict[str, ImportedStyleSheet] = {}
+    for m in list(doc.models):
+        old = getattr(m, "stylesheets", None) if "stylesheets" in m.properties() else None
+        if not old or not any(isinstance(s, ImportedStyleSheet) for s in old):
+            continue
+        new = []
+        for s in old:
+            if isinstance(s, ImportedStyleSheet) and not s.url.startswith(prefix):
+                rel, f = _static_file(s.url)
+                if rel not in files:
+                    files[rel] = inline_css(f.read_text(encoding="utf-8"), f.parent).encode("utf-8")
+                    sheets[rel] = ImportedStyleSheet(url=prefix + rel)
+                s = sheets[rel]
+            new.append(s)
+        m.stylesheets = new
+    return files
+
+
+_RESOURCE_REF = re.compile(r"""(<(?:script|link)\b[^>]*?\b(?:src|href)=")(https?://[^"]+)(")""", re.I)
+
+
+def share_resources(page_html: str, prefix: str) -> tuple[str, dict[str, Path]]:
+    """Rewrite the page's scripts and links to Bokeh's and Panel's CDN (a page rendered with
+    CDN resources) to ``prefix`` + their place in ``static/``; returns the page and the
+    files to copy there (``static/`` path -> installed file)."""
+    files: dict[str, Path] = {}
+
+    def repl(m):
+        rel, f = _static_file(m.group(2))
+        files[rel] = f
+        return m.group(1) + prefix + rel + m.group(3)
+    return _RESOURCE_REF.sub(repl, page_html), files
 
 
 # -- checking for external references ---------------------------------------------------------
 _ATTR_REF = re.compile(r"""<(script|link|img|iframe|source|audio|video|embed|object)\b[^>]*?\b(src|href|data)\s*=\s*(['"]?)([^'"\s>]+)""", re.I)
 
 
-def external_references(page_html: str) -> list[str]:
-    """What a browser would load from outside this file when it opens it.
+def external_references(page_html: str, allowed: tuple[str, ...] = ()) -> list[str]:
+    """What a browser would load from outside this file when it opens it (apart from
+    relative references starting with one of ``allowed``, e.g. the shared ``static/``).
 
     Looks at the HTML's tags outside scripts (script/link/img ... src or href), at
     every stylesheet (``@import`` and ``url(...)``, in <style> tags and in the Bokeh
@@ -114,7 +185,7 @@ def external_references(page_html: str) -> list[str]:
     outside = _SCRIPT_BODY.sub(r"\1\2", page_html)
     for m in _ATTR_REF.finditer(outside):
         tag, attr, ref = m.group(1).lower(), m.group(2).lower(), m.group(4)
-        if not ref.startswith(("data:", "#", "javascript:")):
+        if not ref.startswith(("data:", "#", "javascript:", *allowed)):
             found.append(f"<{tag} {attr}={ref}>")
     sheets = re.findall(r"<style[^>]*>(.*?)</style>", outside, re.S | re.I)
     imported: list[str] = []
@@ -124,7 +195,7 @@ def external_references(page_html: str) -> list[str]:
         found.extend(re.findall(r"@import\s+[^;]+;", css))
         found.extend(f"url({ref})" for _, ref in _CSS_URL.findall(css)
                      if not ref.strip().startswith(("data:", "#")))
-    found.extend(f"ImportedStyleSheet({u})" for u in imported)
+    found.extend(f"ImportedStyleSheet({u})" for u in imported if not (allowed and u.startswith(allowed)))
     return found
 
 

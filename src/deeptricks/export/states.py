@@ -34,6 +34,7 @@ import numpy as np
 LIVE_NOTE = ("**Offline copy.** This page was computed ahead of time for the values the controls "
              "offer now ({grid}); the greyed-out controls are fixed at the values shown. The live "
              "version, served by `deeptricks serve`, has every control and every value.")
+VIEW_NOTE = "Offline copy: the controls offer values computed ahead of time."
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class ExportSpec:
     grid: dict[str, tuple]            # state parameter -> the values stored
     grid_text: str                    # the grid in words, for the caption
     start: dict[str, Any] = field(default_factory=dict)   # start values (must lie on the grid)
+    view_grids: dict[str, dict[str, tuple]] = field(default_factory=dict)   # a view's own extra controls
+    prepare_views: tuple[str, ...] | None = None   # the views that need ``prepare`` (None: every one)
     prepare: Callable[[Any, dict[str, tuple]], None] | None = None   # e.g. pre-train for each grid point
 
     def n_states(self, grid: dict[str, tuple] | None = None) -> int:
@@ -66,24 +69,43 @@ class BuiltPage:
     grid: dict[str, tuple]
     grid_widgets: dict[Any, list]   # Panel widget -> values to store
     frozen: list              # widgets disabled in the export
+    view: str | None = None   # a view of the page (its name), or None for the whole page
 
 
-def build(spec: ExportSpec, grid: dict[str, tuple] | None = None, *, prepare: bool = True) -> BuiltPage:
-    """Build the page of ``spec`` with only ``grid``'s controls live (the others disabled)."""
+def build(spec: ExportSpec, grid: dict[str, tuple] | None = None, *, prepare: bool = True,
+          view: str | None = None) -> BuiltPage:
+    """Build the page of ``spec`` (or its view ``view``) with only ``grid``'s controls live.
+
+    On a page, the other controls are disabled at their start values, with a note. A view
+    hides its controls that are not on the grid instead (its figure stays at their start
+    values), says in one line that it is an offline copy, and links to the exported page."""
     import importlib
 
     import panel as pn
 
     grid = dict(grid or spec.grid)
+    if view is not None:
+        grid.update(spec.view_grids.get(view, {}))
     mod = importlib.import_module(f"deeptricks.explorables.{spec.module}")
     state = getattr(mod, spec.state_class)(**spec.start)
     for name, values in grid.items():
         if getattr(state, name) not in values:
             setattr(state, name, values[0])
     page = getattr(mod, spec.page_class)(state)
-    if prepare and spec.prepare is not None:
-        spec.prepare(page, grid)
-    layout = page.layout()
+    if view is None:
+        if prepare and spec.prepare is not None:
+            spec.prepare(page, grid)
+        layout = page.layout()
+    else:            # the grid's controls that the view shows, above its figure or inside it
+        layout = page.view(view, link=f"../{spec.slug}.html")
+        shown = {getattr(w, "_param_name", None) for w in layout.select(pn.widgets.Widget)
+                 if getattr(w, "_param_pane", None) is not None}
+        grid = {k: v for k, v in grid.items() if k in shown}
+        if prepare and spec.prepare is not None and (spec.prepare_views is None or view in spec.prepare_views):
+            spec.prepare(page, grid)
+        for key, control in page._view_controls.items():
+            if key not in grid:
+                control.visible = False
 
     grid_widgets, frozen = {}, []
     for w in layout.select(pn.widgets.Widget):
@@ -99,15 +121,39 @@ def build(spec: ExportSpec, grid: dict[str, tuple] | None = None, *, prepare: bo
     if missing:
         raise ValueError(f"{spec.slug}: no widget for {sorted(missing)}")
 
-    note = pn.pane.Markdown(LIVE_NOTE.format(grid=spec.grid_text), name=f"{spec.slug}-offline-note",
-                            sizing_mode="stretch_width", disable_math=True, margin=(4, 8),
-                            styles={"font-size": "13px", "color": "#3d444d"})
+    text = VIEW_NOTE if view else LIVE_NOTE.format(grid=spec.grid_text)
+    note = pn.pane.Markdown(text, name=f"{spec.slug}-offline-note",
+                            sizing_mode="stretch_width", disable_math=True, margin=(2, 8) if view else (4, 8),
+                            styles={"font-size": "12px" if view else "13px", "color": "#3d444d"})
+    if view:
+        _hide_frozen(layout, frozen)
+        layout.insert(0, note)
+        return BuiltPage(spec, page, layout, grid, grid_widgets, frozen, view)
     controls = [o for o in layout.select(pn.Column) if (o.name or "").endswith("-controls")]
     (controls[0] if controls else layout).insert(0, note)
     for footer in layout.select(pn.pane.HTML):   # "All explorables" leads to the exported index
         if (footer.name or "").endswith("-footer"):
             footer.object = footer.object.replace('href="./"', 'href="index.html"')
     return BuiltPage(spec, page, layout, grid, grid_widgets, frozen)
+
+
+def _hide_frozen(layout, frozen: list) -> None:
+    """In a view, hide the controls that are fixed (not on the grid) rather than grey them out,
+    with their label when a small panel holds just the two."""
+    import panel as pn
+
+    fixed = {id(w) for w in frozen}
+    hidden = set()
+    for box in layout.select(pn.layout.ListPanel):
+        items = list(box.objects)
+        if not any(id(o) in fixed for o in items) or len(items) > 3:
+            continue
+        if all(id(o) in fixed or isinstance(o, (pn.pane.HTML, pn.pane.Markdown)) for o in items):
+            box.visible = False
+            hidden.update(id(o) for o in items)
+    for w in frozen:
+        if id(w) not in hidden:
+            w.visible = False
 
 
 # -- recording the states ----------------------------------------------------------------------
@@ -232,6 +278,50 @@ for (const table of tables) {
 """
 
 
+QUERY_NAME = "deeptricks-offline-query"
+
+#: run once the file is open: settings in its link (``view.html?p=0.7``, the live server's
+#: keys) move the grid controls to the stored value named, or to the nearest number on the grid
+QUERY_JS = """
+const q = new URLSearchParams(window.location.search);
+for (const [i, key, entries] of query) {
+  const raw = q.get(key);
+  if (raw == null) continue;
+  const text = raw.trim().toLowerCase();
+  let hit = entries.find((e) => e[0] === text);
+  const x = Number(text);
+  if (hit === undefined && text !== "" && Number.isFinite(x)) {
+    let best = Infinity;
+    for (const e of entries)
+      if (e[1] !== null && Math.abs(e[1] - x) < best) { best = Math.abs(e[1] - x); hit = e; }
+  }
+  if (hit !== undefined && JSON.stringify(widgets[i][props[i]]) !== JSON.stringify(hit[2]))
+    widgets[i][props[i]] = hit[2];
+}
+"""
+
+_TRUE, _FALSE = ("true", "1", "on", "yes"), ("false", "0", "off", "no")
+
+
+def _query_entries(widget, values: list) -> list:
+    """``[text, number or None, the control's property value]`` for each stored value of a
+    grid control: what a link may say (lower case) and what the control is then set to."""
+    import panel as pn
+    from panel.widgets.input import _BooleanWidget
+
+    _RADIO = (pn.widgets.RadioButtonGroup, pn.widgets.RadioBoxGroup)
+    out = []
+    for j, v in enumerate(values):
+        if isinstance(widget, _BooleanWidget):
+            out.extend([t, None, bool(v)] for t in (_TRUE if v else _FALSE))
+            continue
+        # the inverse of _key_value: a slider's index on the grid, a button group's active index
+        key = list(widget.values).index(v) if isinstance(widget, _RADIO) else j
+        number = float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+        out.append([str(v).lower(), number, key])
+    return out
+
+
 def store_states(built: BuiltPage, doc, state_model, root_ref: str) -> dict:
     """Store the page's states in tables by what they depend on; returns figures for the report.
 
@@ -351,6 +441,12 @@ def store_states(built: BuiltPage, doc, state_model, root_ref: str) -> dict:
                         args={"widgets": widget_models, "props": props, "tables": tables})
     for m, prop in zip(widget_models, props):
         m.js_on_change(prop, callback)
+    url_keys = getattr(built.page, "URL_PARAMS", {}) or {}
+    query = [[i, url_keys[w._param_name], _query_entries(w, values)]
+             for i, (w, values) in enumerate(built.grid_widgets.items()) if w._param_name in url_keys]
+    if query:
+        doc.js_on_event("document_ready", CustomJS(name=QUERY_NAME, code=QUERY_JS,
+                                                   args={"widgets": widget_models, "props": props, "query": query}))
     return {"states": len(leaves), "patches": n_patches, "properties": len(varying),
             "path_dependent": len(path_dependent),
             "tables": [t["names"] for t in tables], "state_bytes": stored}

@@ -144,7 +144,10 @@ def report_size_to_parent() -> None:
 def _control_box(control) -> pn.Column:
     """A control's slot in the view's row of controls, hidden whenever the control is (a
     control shown only for some settings leaves no gap)."""
-    box = pn.Column(control, sizing_mode="stretch_width", margin=0, styles={"flex": "1 1 150px"},
+    groups = control.select(pn.widgets.RadioButtonGroup) if hasattr(control, "select") else []
+    # a row of buttons needs its width (about 62 px a button) or it is clipped beside a neighbour
+    basis = max([150, *(62 * len(g.options) + 12 for g in groups)])
+    box = pn.Column(control, sizing_mode="stretch_width", margin=0, styles={"flex": f"1 1 {basis}px"},
                     visible=control.visible)
     control.param.watch(lambda event: setattr(box, "visible", event.new), "visible")
     return box

@@ -14,7 +14,12 @@
   window.__deeptricksFrames = true;
 
   function originOf(frame) {
-    try { return new URL(frame.getAttribute("src") || "", document.baseURI).origin; }
+    try {
+      var url = new URL(frame.getAttribute("src") || "", document.baseURI);
+      // a file:// view (an offline export) posts from the opaque origin "null", while
+      // Chromium gives a file: URL the origin "file://"
+      return url.protocol === "file:" ? "null" : url.origin;
+    }
     catch (e) { return null; }
   }
 
@@ -27,7 +32,7 @@
     for (var i = 0; i < frames.length; i++) {
       var frame = frames[i];
       if (frame.contentWindow !== event.source) continue;
-      if (originOf(frame) !== event.origin) return;  // file:// pages have origin "null" on both sides
+      if (originOf(frame) !== event.origin) return;
       frame.style.height = Math.ceil(height) + "px";
       frame.setAttribute("scrolling", "no");
       return;
