@@ -101,3 +101,31 @@ def test_a_comparing_preset_view_is_compact_and_the_page_is_not():
 
 def _holds(layout, obj) -> bool:
     return any(o is obj for o in layout.select())
+
+
+@pytest.mark.parametrize("slug,view,shown,hidden,move", [
+    ("dropout", "units", "dropped_source", "readout_source", {"p": 0.8}),
+    ("batch_norm", "running-stats", "modes", "spread", {"depth": 30}),
+    ("residual", "plus-one", "paths_chart", "grad_chart", {"depth": 20}),
+])
+def test_a_view_updates_only_its_own_figures(slug, view, shown, hidden, move):
+    """A move in a view redraws that view's figures and leaves the page's other sections
+    alone; the full page redraws them all."""
+    from deeptricks.explorables.registry import by_slug
+
+    def data(obj):
+        src = obj if hasattr(obj, "data") else next(iter(obj.sources.values()))
+        return {k: list(v) for k, v in src.data.items()}
+
+    cls = by_slug(slug)._page_class()
+    alone, full = cls(), cls()
+    alone.view(view)
+    full.layout()
+    for page in (alone, full):
+        page.before = {n: data(getattr(page, n)) for n in (shown, hidden)}
+        page.state.param.update(**move)
+    assert data(getattr(full, hidden)) != full.before[hidden]
+    assert data(getattr(alone, hidden)) == alone.before[hidden]          # not on screen: skipped
+    assert data(getattr(alone, shown)) != alone.before[shown]
+    assert alone.shows(view) and not any(alone.shows(v.name) for v in cls.VIEWS if v.name != view)
+    assert all(full.shows(v.name) for v in cls.VIEWS)

@@ -136,7 +136,6 @@ class BatchNormPage(Sectioned):
     def __init__(self, state: BatchNormState | None = None):
         self.state = state or BatchNormState()
         m = self.state.model
-        self._alone = None                  # the view being built alone (see prepare_view)
         self._batch_of_one = BATCH_OF_ONE
 
         # 1 · every layer, without and with BatchNorm
@@ -228,11 +227,11 @@ class BatchNormPage(Sectioned):
         with s.model_lock, pn.io.hold():           # the model is shared by the process's sessions
             s.model.set_net(s.gain, s.activation)
             eval_now = s.mode == "eval"
-            if dirty & COMPARE or ("warmup" in dirty and eval_now and s.bn):
+            if self.shows("compare") and (dirty & COMPARE or ("warmup" in dirty and eval_now and s.bn)):
                 self._update_compare()
-            if dirty & MODES:
+            if self.shows("running-stats") and dirty & MODES:
                 self._update_modes()
-            if dirty & ONE or ("warmup" in dirty and eval_now):
+            if self.shows("batch-noise") and (dirty & ONE or ("warmup" in dirty and eval_now)):
                 self._update_one()
         self.prefetch.schedule()
 
@@ -402,7 +401,7 @@ class BatchNormPage(Sectioned):
             "depth": w.IntSlider.from_param(s.param.depth, sizing_mode="stretch_width"),
             # alone, a control may get a box 150 px wide: the long title would overflow it
             "gain": w.FloatSlider.from_param(s.param.gain, sizing_mode="stretch_width",
-                                             **({"name": "Weight scale"} if self._alone else {})),
+                                             **({"name": "Weight scale"} if self.alone else {})),
             "activation": pn.Column(
                 control_label("Activation"),
                 RadioButtonGroup.from_param(s.param.activation, options=ACT_OPTIONS, sizing_mode="stretch_width",
@@ -416,7 +415,6 @@ class BatchNormPage(Sectioned):
         }
 
     def prepare_view(self, name: str) -> None:
-        self._alone = name
         if name == "compare":               # both columns and the controls within 650 px
             for grid in (self.left, self.right):
                 grid.n_panels, grid.row_height = VIEW_ROWS, VIEW_ROW_HEIGHT
@@ -482,7 +480,7 @@ class BatchNormPage(Sectioned):
             ]
         if name == "running-stats":
             warmup = w.IntSlider.from_param(s.param.warmup, sizing_mode="stretch_width", min_width=220)
-            if self._alone == name:
+            if self.alone == name:
                 # alone, the mode switch would move nothing: it acts on sections 1 and 2
                 settings = pn.Column(warmup, sizing_mode="stretch_width", margin=0, max_width=520)
             else:

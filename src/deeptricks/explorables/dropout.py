@@ -158,41 +158,53 @@ class DropoutPage(Sectioned):
         s, v = self.state, self.state.views()
         m = self.state.model
         with pn.io.hold():
-            self.units.update(v.grid)
-            n_cols = int(np.ceil(np.sqrt(m.width)))
-            idx = np.flatnonzero(v.grid_dropped)
-            set_data(self.dropped_source, {"col": idx % n_cols, "row": idx // n_cols})
-            if s.mode == "test":
-                self.unit_text.object = (f"<p>{strong('Test mode:')} every unit of layer {s.layer} is on and "
-                                         "nothing is scaled; p has no effect here.</p>")
-            else:
-                mult = 1 / (1 - s.p) if s.scale else 1.0
-                self.unit_text.object = (
-                    f"<p>{strong(f'Training, p = {s.p:.2f}:')} {int(v.grid_dropped.sum())} of {m.width} units "
-                    f"dropped (×) for this example, {100 * v.frac_dropped:.1f}% over the whole batch; "
-                    f"survivors × {mult:.2f}.</p>")
-            lim = float(max(np.abs(v.test_out).max(), np.abs(v.avg_out).max(), 1e-6)) * 1.08
-            step = nice_step(2 * lim)                 # a round limit: the axes stay put while p moves
-            lim = float(np.ceil(lim / step) * step)
-            set_data(self.readout_source, {"test": v.test_out, "train": v.avg_out})
-            self.readout.x_range.update(start=-lim, end=lim)
-            self.readout.y_range.update(start=-lim, end=lim)
-            verdict = ("close to 1: on average, training matches test" if abs(v.ratio - 1) < 0.1
-                       else f"far from 1: training delivers about {v.ratio:.2f}× the test signal")
-            self.readout_text.object = (
-                f"<p>Slope of the cloud (average training ÷ test output): {strong(f'{v.ratio:.2f}')}, "
-                f"{verdict}. Relative error with K = {s.k}: {strong(f'{v.rel_error:.3f}')}.</p>")
-            self.ensemble.replace({"average of K thinned networks": (np.arange(1, ENS_MAX + 1), v.ensemble_err)})
-            fit_log_ticks(self.ensemble.figure)     # 0.2 and 0.1 too: Bokeh's own ticks stop at 0.5
-            labels = [self._hist_label(i, h) for i, h in enumerate(v.hist_train)]
-            notes = [f"mean {mt:.2g} train, {mte:.2g} test" for mt, mte in zip(
-                v.layer_means["train"], v.layer_means["test"])]
-            # the same setting, the same bars: laid out once per process (see HistogramGrid.update)
-            key = s.view_key() if VIEWS.enabled else None
-            self.hists.update({"train": [h[:2] for h in v.hist_train], "test": [h[:2] for h in v.hist_test]},
-                              notes=notes, layer_labels=labels, key=key)
-            self.means.update({"train": v.layer_means["train"], "test": v.layer_means["test"]})
+            if self.shows("units"):
+                self._update_units(s, v, m)
+            if self.shows("readout"):
+                self._update_readout(s, v)
+            if self.shows("layers"):
+                self._update_layers(s, v)
         self.prefetch.schedule()
+
+    def _update_units(self, s, v, m) -> None:
+        self.units.update(v.grid)
+        n_cols = int(np.ceil(np.sqrt(m.width)))
+        idx = np.flatnonzero(v.grid_dropped)
+        set_data(self.dropped_source, {"col": idx % n_cols, "row": idx // n_cols})
+        if s.mode == "test":
+            self.unit_text.object = (f"<p>{strong('Test mode:')} every unit of layer {s.layer} is on and "
+                                     "nothing is scaled; p has no effect here.</p>")
+        else:
+            mult = 1 / (1 - s.p) if s.scale else 1.0
+            self.unit_text.object = (
+                f"<p>{strong(f'Training, p = {s.p:.2f}:')} {int(v.grid_dropped.sum())} of {m.width} units "
+                f"dropped (×) for this example, {100 * v.frac_dropped:.1f}% over the whole batch; "
+                f"survivors × {mult:.2f}.</p>")
+
+    def _update_readout(self, s, v) -> None:
+        lim = float(max(np.abs(v.test_out).max(), np.abs(v.avg_out).max(), 1e-6)) * 1.08
+        step = nice_step(2 * lim)                 # a round limit: the axes stay put while p moves
+        lim = float(np.ceil(lim / step) * step)
+        set_data(self.readout_source, {"test": v.test_out, "train": v.avg_out})
+        self.readout.x_range.update(start=-lim, end=lim)
+        self.readout.y_range.update(start=-lim, end=lim)
+        verdict = ("close to 1: on average, training matches test" if abs(v.ratio - 1) < 0.1
+                   else f"far from 1: training delivers about {v.ratio:.2f}× the test signal")
+        self.readout_text.object = (
+            f"<p>Slope of the cloud (average training ÷ test output): {strong(f'{v.ratio:.2f}')}, "
+            f"{verdict}. Relative error with K = {s.k}: {strong(f'{v.rel_error:.3f}')}.</p>")
+        self.ensemble.replace({"average of K thinned networks": (np.arange(1, ENS_MAX + 1), v.ensemble_err)})
+        fit_log_ticks(self.ensemble.figure)     # 0.2 and 0.1 too: Bokeh's own ticks stop at 0.5
+
+    def _update_layers(self, s, v) -> None:
+        labels = [self._hist_label(i, h) for i, h in enumerate(v.hist_train)]
+        notes = [f"mean {mt:.2g} train, {mte:.2g} test" for mt, mte in zip(
+            v.layer_means["train"], v.layer_means["test"])]
+        # the same setting, the same bars: laid out once per process (see HistogramGrid.update)
+        key = s.view_key() if VIEWS.enabled else None
+        self.hists.update({"train": [h[:2] for h in v.hist_train], "test": [h[:2] for h in v.hist_test]},
+                          notes=notes, layer_labels=labels, key=key)
+        self.means.update({"train": v.layer_means["train"], "test": v.layer_means["test"]})
 
     @staticmethod
     def _hist_label(i, hist_train) -> str:

@@ -232,11 +232,11 @@ class LayerNormPage(Sectioned):
     # -- state → views ------------------------------------------------------------
     def _update(self, dirty: set[str]) -> None:
         with self.state.model_lock, pn.io.hold():   # the model is shared by the process's sessions
-            if dirty & TABLE:
+            if dirty & TABLE and self.shows("axes"):
                 self._update_table()
-            if dirty & SHRINK:
+            if dirty & SHRINK and self.shows("shrink-batch"):
                 self._update_shrink()
-            if dirty & DEEP:
+            if dirty & DEEP and self.shows("depth"):
                 self._update_deep()
 
     def _update_table(self) -> None:

@@ -131,7 +131,6 @@ class ResidualPage(Sectioned):
 
     def __init__(self, state: ResidualState | None = None):
         self.state = state or ResidualState()
-        self.alone: str | None = None         # the view shown alone, if any (see prepare_view)
 
         # 1 · gradient per block, both nets
         self.grad_chart = LayerLineChart(
@@ -221,26 +220,32 @@ class ResidualPage(Sectioned):
         yours = v.net(s.residual)
         with pn.io.hold():
             if dirty & set(NET_PARAMS):
-                self.grad_chart.update({"plain": _display(v.plain, "grad"),
-                                        "residual": _display(v.residual, "grad")})
-                self.change_chart.update({"plain": _display(v.plain, "rel_change"),
-                                          "residual": _display(v.residual, "rel_change")})
-                _fit_log_ticks(self.grad_chart.figure)
-                _fit_log_ticks(self.change_chart.figure)
-                self._update_training_view()
+                if self.shows("gradients"):
+                    self.grad_chart.update({"plain": _display(v.plain, "grad"),
+                                            "residual": _display(v.residual, "grad")})
+                    _fit_log_ticks(self.grad_chart.figure)
+                if self.shows("identity"):
+                    self.change_chart.update({"plain": _display(v.plain, "rel_change"),
+                                              "residual": _display(v.residual, "rel_change")})
+                    _fit_log_ticks(self.change_chart.figure)
+                if self.shows("training"):
+                    self._update_training_view()
             if dirty & {*NET_PARAMS, "residual"}:
-                self._set_halo(self.grad_yours, self.grad_chart, s.residual)
-                self._set_halo(self.change_yours, self.change_chart, s.residual)
-                if yours.residual:
-                    self.paths_chart.update({"shortcut": _display(yours, "identity_path"),
-                                             "block": _display(yours, "block_path")})
-                else:
-                    self.paths_chart.update({"shortcut": [], "block": _display(yours, "block_path")})
-                _fit_log_ticks(self.paths_chart.figure)
-                self.grad_text.object = self._grad_text(v)
-                self.paths_text.object = self._paths_text(yours)
-                self.change_text.object = self._change_text(v)
-                set_note(self.sigmoid_note, self._sigmoid_note(v))
+                if self.shows("gradients"):
+                    self._set_halo(self.grad_yours, self.grad_chart, s.residual)
+                    self.grad_text.object = self._grad_text(v)
+                if self.shows("identity"):
+                    self._set_halo(self.change_yours, self.change_chart, s.residual)
+                    self.change_text.object = self._change_text(v)
+                    set_note(self.sigmoid_note, self._sigmoid_note(v))
+                if self.shows("plus-one"):
+                    if yours.residual:
+                        self.paths_chart.update({"shortcut": _display(yours, "identity_path"),
+                                                 "block": _display(yours, "block_path")})
+                    else:
+                        self.paths_chart.update({"shortcut": [], "block": _display(yours, "block_path")})
+                    _fit_log_ticks(self.paths_chart.figure)
+                    self.paths_text.object = self._paths_text(yours)
                 set_note(self.growth_note, self._growth_note(v))
         self.prefetch.schedule()
 
@@ -443,7 +448,6 @@ class ResidualPage(Sectioned):
         return [self.growth_note]
 
     def prepare_view(self, name: str) -> None:
-        self.alone = name                     # the controls come out compact (controls_by_name)
         # Alone, the gradient and change charts compare the two nets: the "your net" band
         # ties them to section 2 of the page, so a view leaves it (and its switch) out.
         for chart, band in ((self.grad_chart, self.grad_yours), (self.change_chart, self.change_yours)):

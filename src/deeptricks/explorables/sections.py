@@ -66,6 +66,8 @@ class Sectioned:
     VIEWS: tuple[View, ...]
     URL_PARAMS: dict
     NOTES_BELOW_CONTROLS: tuple = ()
+    alone: str | None = None
+    """The view this page object was built for, or None for the full page (see :meth:`shows`)."""
 
     # -- what a page supplies -------------------------------------------------
     def controls_by_name(self) -> dict[str, object]:
@@ -76,6 +78,12 @@ class Sectioned:
     def section(self, name: str) -> list:
         """The objects of section ``name`` (wrap page-only ones in ``ui.views.PageOnly``)."""
         raise NotImplementedError
+
+    def shows(self, name: str) -> bool:
+        """Whether section ``name`` is on screen: every section on the full page, only its own in
+        a view. A page's updates skip the figures of the sections a view does not show, so a move
+        in a view costs what that view's figures cost."""
+        return self.alone is None or self.alone == name
 
     def page_notes(self) -> list:
         """Notes above the main area besides the link's (none by default)."""
@@ -114,6 +122,7 @@ class Sectioned:
         sync = self._sync()
         if caption is None:
             caption = (query_value("caption") or "").lower() not in _OFF
+        self.alone = name
         self.prepare_view(name)
         controls = self.controls_by_name()
         self._view_controls = {c: controls[c] for c in v.controls}
