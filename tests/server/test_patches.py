@@ -236,3 +236,27 @@ def test_upstream_still_resets_the_absolute_resource_base_of_a_script_tag_sessio
     assert rel == "..", (f"Panel {pn.__version__} keeps the absolute base ({rel!r}): delete "
                          "patches.EMBED_RESOURCES and prepare_embedded_session")
     assert patches.EMBED_RESOURCES.has_bug()
+
+
+# --------------------------------------------------------------------------- malformed messages
+
+def test_bokeh_still_logs_a_malformed_message_with_a_traceback():
+    assert repro.malformed_message_escapes(), (
+        f"Bokeh {bokeh.__version__} reports a malformed message as a protocol error: "
+        "MALFORMED_MESSAGE can go")
+
+
+def test_the_malformed_message_record_becomes_one_line():
+    import json
+    import logging
+
+    try:
+        json.loads("{not json")
+    except ValueError as exc:
+        error = exc
+    record = logging.LogRecord("bokeh.server.views.ws", logging.ERROR, "ws.py", 1,
+                               "Unhandled exception receiving a message: %r: %r", (error, "x" * 10_000),
+                               (type(error), error, None))
+    assert patches.OneLineMalformed().filter(record)
+    assert record.exc_info is None and record.getMessage() == (
+        "refused a malformed websocket message (JSONDecodeError); closing its connection")

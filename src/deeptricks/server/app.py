@@ -11,7 +11,7 @@ from typing import Callable
 
 import panel as pn
 
-from . import hooks, patches
+from . import guard, hooks, patches
 from .debug import debug_patterns
 from .tuning import freeze_startup_objects, resolve_bokeh_settings
 
@@ -23,6 +23,12 @@ def session_page(build: Callable[[], object]) -> Callable[[], object]:
     """A route's page function for a server: it prepares a script-tag embed's session
     (:func:`patches.prepare_embedded_session`) before it builds the page."""
     def page():
+        doc = pn.state.curdoc
+        host = hooks.foreign_embed(getattr(doc, "session_context", None))
+        if host is not None:
+            print(f"deeptricks: refused a script-tag session for a page on {host}: not an allowed origin",
+                  flush=True)
+            return pn.pane.HTML("", name="refused")          # no page is built for it
         patches.prepare_embedded_session()
         return build()
 
@@ -76,6 +82,7 @@ def serve(args) -> None:
     for e in EXPLORABLES:                 # import every page's code now, then keep it out of the
         importlib.import_module(e.module)  # garbage collector's full passes (before any session)
     import panel.io.server  # noqa: F401
+    hooks.ALLOWED_ORIGINS = list(origins)
     patches.install_process()
     resolve_bokeh_settings()
     freeze_startup_objects()
@@ -83,7 +90,8 @@ def serve(args) -> None:
              num_procs=args.num_procs, show=args.show, title=titles, verbose=False,
              use_xheaders=args.use_xheaders, liveness="liveness", unused_session_lifetime_milliseconds=lifetime_ms,
              check_unused_sessions_milliseconds=min(10_000, max(50, lifetime_ms // 2)),
-             extra_patterns=debug_patterns() if debug else [], static_dirs={"deeptricks": str(EMBED_DIR)})
+             extra_patterns=debug_patterns() if debug else [], static_dirs={"deeptricks": str(EMBED_DIR)},
+             websocket_max_message_size=guard.MAX_MESSAGE_BYTES)
 
 
 def page_for_panel_serve(slug: str | None = None):

@@ -355,11 +355,69 @@ def prepare_embedded_session() -> None:
     location.param.watch(restore, ["pathname"], precedence=10)
 
 
+# --------------------------------------------------------------------------- client patches
+
+
+def _guard_fix() -> bool:
+    from . import guard
+
+    return guard.install()
+
+
+CLIENT_PATCHES = Workaround(
+    name="client-patches",
+    bug="Bokeh's server applies any change a client's patch makes to any model of its session "
+        "(a data source's columns, a slider's value as NaN or far out of range); Panel, given a "
+        "value the widget's linked parameter refuses, logs two tracebacks and the session then "
+        "applies no later change from its browser.",
+    seen_on="Bokeh 3.9.2 and 3.10.2 with Panel 1.9.4 and 1.10.0",
+    report="docs/upstream/client-patches.md",
+    needed=repro.client_patch_writes_data,
+    apply=_guard_fix,                 # deeptricks.server.guard: the patch screened before it applies
+)
+
+
+# --------------------------------------------------------------------------- malformed messages
+
+
+class OneLineMalformed(logging.Filter):
+    """Bokeh's "Unhandled exception receiving a message" record, which carries the traceback
+    and the whole (up to 512 kB) fragment, as one line naming the error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Unhandled exception receiving a message") and record.args:
+            error = record.args[0] if isinstance(record.args, tuple) else record.args
+            record.msg = "refused a malformed websocket message (%s); closing its connection"
+            record.args = (type(error).__name__,)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def _one_line_fix() -> bool:
+    ws_log = logging.getLogger("bokeh.server.views.ws")
+    if not any(isinstance(f, OneLineMalformed) for f in ws_log.filters):
+        ws_log.addFilter(OneLineMalformed())
+    return True
+
+
+MALFORMED_MESSAGE = Workaround(
+    name="malformed-message",
+    bug="A websocket message whose header is not JSON raises a JSONDecodeError that Bokeh's "
+        "receiver does not turn into a protocol error, so the server logs a full traceback and "
+        "the fragment for every such message a client sends (it then closes the connection, "
+        "as it should).",
+    seen_on="Bokeh 3.9.2 and 3.10.2",
+    report="docs/upstream/bokeh-malformed-message.md",
+    needed=repro.malformed_message_escapes,
+    apply=_one_line_fix,
+)
+
+
 # --------------------------------------------------------------------------- installing
 
 WORKAROUNDS = (WRITE_RACE, CLOSED_SOCKET, BUSY_CLEANUP, TCP_NODELAY, WIDGET_DEBOUNCE, BUSY_BOOKKEEPING,
-               EMBED_RESOURCES)
-PROCESS = (WRITE_RACE, TCP_NODELAY, WIDGET_DEBOUNCE, BUSY_BOOKKEEPING)
+               EMBED_RESOURCES, CLIENT_PATCHES, MALFORMED_MESSAGE)
+PROCESS = (WRITE_RACE, TCP_NODELAY, WIDGET_DEBOUNCE, BUSY_BOOKKEEPING, CLIENT_PATCHES, MALFORMED_MESSAGE)
 SESSION = (CLOSED_SOCKET, BUSY_CLEANUP)
 
 

@@ -233,3 +233,50 @@ def busy_event_toggles_state_params() -> int:
         state_module.edit_readonly = original
         del pn.state._schedule_busy_cleanup
     return count
+
+
+def client_patch_writes_data() -> bool:
+    """Whether Bokeh applies a patch, as a browser's session would send it, that rewrites a
+    data source's columns and sets a slider to NaN (nothing refuses either)."""
+    from bokeh.document import Document
+    from bokeh.models import ColumnDataSource, Slider
+
+    doc = Document()
+    source, slider = ColumnDataSource({"x": [1, 2, 3]}), Slider(start=0, end=1, value=0.5)
+    doc.add_root(source)
+    doc.add_root(slider)
+    events = [
+        {"kind": "ModelChanged", "model": {"id": source.id}, "attr": "data",
+         "new": {"type": "map", "entries": [["x", [9]]]}},
+        {"kind": "ModelChanged", "model": {"id": slider.id}, "attr": "value",
+         "new": {"type": "number", "value": "nan"}},
+    ]
+    try:
+        doc.apply_json_patch({"events": events}, setter=object())
+    except Exception:
+        return False
+    return list(source.data["x"]) == [9] and slider.value != slider.value
+
+
+def malformed_message_escapes() -> bool:
+    """Whether a message whose header is not JSON escapes Bokeh's receiver as a plain
+    ``JSONDecodeError`` (which its websocket handler logs with a full traceback) instead of
+    one of the protocol errors it reports in one line."""
+    import asyncio
+
+    from bokeh.protocol import Protocol
+    from bokeh.protocol.exceptions import MessageError, ProtocolError, ValidationError
+    from bokeh.protocol.receiver import Receiver
+
+    async def feed():
+        receiver = Receiver(Protocol())
+        for fragment in ("{not json", "{}", "{}"):
+            await receiver.consume(fragment)
+
+    try:
+        asyncio.run(feed())
+    except (MessageError, ProtocolError, ValidationError):
+        return False
+    except Exception:
+        return True
+    return False
