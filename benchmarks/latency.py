@@ -30,6 +30,14 @@ skipped with a message.
 --procs N runs N client processes (each its own Chromium and Bokeh session) against
 the same server at the same time: latency under N concurrent users. The drag check
 runs in client 0.
+
+--jump: instead of one arrow-key step, each move clicks the slider's track at a random
+place (seeded), so the value jumps anywhere on its range, as a click on the track, a
+typed link or a course page's view asks for; timed from the pointerdown. It waits
+--settle seconds (default 20) after the page loads before measuring, the time a server
+has been up before a class arrives, in which it computes the main controls' whole range
+for the default settings (``Prefetcher(ranges=...)``); --no-range-warmup turns that
+off (DEEPTRICKS_RANGE_WARMUP=0) for the side-by-side.
 """
 
 from __future__ import annotations
@@ -146,6 +154,7 @@ JS_PROBE = """
       P.arm(performance.now());
   }, true);
   window.addEventListener("pointerup", () => { P.t_up = performance.now(); }, true);
+  window.addEventListener("pointerdown", () => { if (P.jump) P.arm(performance.now()); }, true);
   P.wait = (seq, timeout) => new Promise((resolve) => {
     const check = () => { const r = P.results[seq]; if (r) resolve(r); return r != null; };
     if (check()) return;
@@ -294,8 +303,28 @@ def _drag_check(page, handle, spec: AppSpec) -> dict:
             "drag_ms": drag_s * 1000, "settle_ms": after_up}
 
 
-def measure_client(url: str, spec: AppSpec, moves: int, drag: bool, barrier=None) -> dict:
-    """Open `url`, do the keyboard moves (and the drag check), return raw timings."""
+def _track(handle):
+    return handle.evaluate_handle(
+        "(h) => h.closest('.noUi-base') ?? h.closest('.noUi-target') ?? h.parentElement"
+    ).as_element()
+
+
+def _jump(page, handle, rng) -> bool:
+    """Click the slider's track at a random place until the value changes -> moved."""
+    tb = _track(handle).bounding_box()
+    before = _value(handle)
+    for _ in range(10):
+        x = tb["x"] + tb["width"] * (0.02 + 0.96 * rng.random())
+        page.mouse.click(x, tb["y"] + tb["height"] / 2)
+        if _value(handle) != before:
+            return True
+    return False
+
+
+def measure_client(url: str, spec: AppSpec, moves: int, drag: bool, barrier=None, jump: bool = False,
+                   settle_s: float = 0.0) -> dict:
+    """Open `url`, do the keyboard moves or the jumps (and the drag check), return raw timings."""
+    import random
     from playwright.sync_api import sync_playwright
 
     out: dict = {"moves": [], "timeouts": 0, "errors": [], "drag": None}
@@ -310,10 +339,17 @@ def measure_client(url: str, spec: AppSpec, moves: int, drag: bool, barrier=None
             page.evaluate(JS_PROBE, spec.source)
             handle = _locate_handle(page, spec.slider)
             key = "ArrowRight"
+            rng = random.Random(0)
+            if jump:
+                page.evaluate("() => { window.__dtProbe.jump = true; }")
+                page.wait_for_timeout(settle_s * 1000)
             if barrier is not None:
                 barrier.wait(timeout=120)
             for i in range(WARMUP_MOVES + moves):
-                key, moved = _press_step(page, handle, key)
+                if jump:
+                    moved = _jump(page, handle, rng)
+                else:
+                    key, moved = _press_step(page, handle, key)
                 if not moved:
                     raise bh.HarnessError(f"slider {spec.slider!r} does not move with {key}")
                 # the second press of a turn-around armed a later sequence number
@@ -333,9 +369,9 @@ def measure_client(url: str, spec: AppSpec, moves: int, drag: bool, barrier=None
     return out
 
 
-def _client_proc(q, url, spec, moves, drag, barrier):
+def _client_proc(q, url, spec, moves, drag, barrier, jump=False, settle_s=0.0):
     try:
-        q.put(measure_client(url, spec, moves, drag, barrier))
+        q.put(measure_client(url, spec, moves, drag, barrier, jump, settle_s))
     except BaseException as exc:  # report, never hang the parent
         q.put({"moves": [], "timeouts": 0, "errors": [f"{type(exc).__name__}: {exc}"], "drag": None})
 
@@ -349,16 +385,18 @@ def pct(values: list[float], p: float) -> float:
     return s[max(0, math.ceil(p / 100 * len(s)) - 1)]
 
 
-def measure_app(key: str, spec: AppSpec, moves: int, procs: int) -> dict:
+def measure_app(key: str, spec: AppSpec, moves: int, procs: int, jump: bool = False,
+                settle_s: float = 0.0) -> dict:
     res: dict = {"app": key, "file": spec.file, "status": "ok"}
     server, url = spec.serve()
     with server:
         if procs == 1:
-            clients = [measure_client(url, spec, moves, drag=True)]
+            clients = [measure_client(url, spec, moves, drag=not jump, jump=jump, settle_s=settle_s)]
         else:
             ctx = mp.get_context("spawn")
             q, barrier = ctx.Queue(), ctx.Barrier(procs)
-            ps = [ctx.Process(target=_client_proc, args=(q, url, spec, moves, i == 0, barrier))
+            ps = [ctx.Process(target=_client_proc, args=(q, url, spec, moves, i == 0 and not jump, barrier,
+                                                         jump, settle_s))
                   for i in range(procs)]
             for p in ps:
                 p.start()
@@ -391,10 +429,11 @@ def _fmt(x, nd=1):
     return "-" if x is None else f"{x:.{nd}f}"
 
 
-def report(results: list[dict], moves: int, procs: int) -> None:
+def report(results: list[dict], moves: int, procs: int, jump: bool = False) -> None:
     base = next((r for r in results if r["app"] == BASELINE and r.get("frame")), None)
     print()
-    print(f"slider -> repaint latency, ms ({moves} keyboard moves per app, {procs} client process(es);"
+    kind = "jumps (clicks on the track)" if jump else "keyboard moves"
+    print(f"slider -> repaint latency, ms ({moves} {kind} per app, {procs} client process(es);"
           f" 'frame' = first animation frame after the repaint)")
     head = (f"{'app':<12} {'n':>3} {'data med':>9} {'paint med':>9} {'frame med':>9} {'frame p95':>9}"
             f" {'x floor med':>11} {'x floor p95':>11}  drag check")
@@ -442,7 +481,15 @@ def main(argv=None) -> int:
     ap.add_argument("--procs", type=int, default=1,
                     help="concurrent client processes (browsers) per app (default 1)")
     ap.add_argument("--json", metavar="PATH", help="also write the raw results as JSON")
+    ap.add_argument("--jump", action="store_true", help="click the track at random places instead of stepping")
+    ap.add_argument("--settle", type=float, default=20.0,
+                    help="with --jump: seconds between the page load and the first move (default 20)")
+    ap.add_argument("--no-range-warmup", action="store_true",
+                    help="serve with DEEPTRICKS_RANGE_WARMUP=0 (no whole-range computing ahead)")
     args = ap.parse_args(argv)
+    if args.no_range_warmup:
+        import os
+        os.environ["DEEPTRICKS_RANGE_WARMUP"] = "0"
     if args.moves < 1 or args.procs < 1:
         ap.error("--moves and --procs must be >= 1")
 
@@ -476,11 +523,12 @@ def main(argv=None) -> int:
         print(f"[latency] {key}: serving {spec.file}, {args.moves} moves x {args.procs} client(s)...",
               file=sys.stderr)
         try:
-            results.append(measure_app(key, spec, args.moves, args.procs))
+            results.append(measure_app(key, spec, args.moves, args.procs, args.jump,
+                                       args.settle if args.jump else 0.0))
         except Exception as exc:
             traceback.print_exc()
             results.append({"app": key, "file": spec.file, "status": "fail", "errors": [str(exc)]})
-    report(results, args.moves, args.procs)
+    report(results, args.moves, args.procs, args.jump)
     if args.json:
         Path(args.json).write_text(json.dumps({"moves": args.moves, "procs": args.procs,
                                                "apps": {k: asdict(APPS[k]) for k in keys},

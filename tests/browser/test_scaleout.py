@@ -227,3 +227,55 @@ def test_nginx_balances_with_session_affinity(servers, nginx, page, browser):
 
     for s in servers["backends"]:
         assert not s.errors_since(0), s.log_text()
+
+
+def test_a_flood_from_one_address_is_paced_while_learners_keep_moving(servers, nginx, browser):
+    """150 page loads at once from one address (127.0.0.5) through deploy/nginx.conf, each
+    giving up after 12 s: 4 reach the backends at once and then one a second, 120 more wait
+    in nginx, and the rest are answered 429 at once; another address still gets its page, and
+    two learners already on their pages keep moving their sliders during and after it."""
+    import socket
+    import threading
+    from collections import Counter
+    from concurrent.futures import ThreadPoolExecutor
+
+    base = nginx["base"]
+    learners = []
+    for _ in range(2):
+        ctx = browser.new_context(viewport={"width": 1000, "height": 800})
+        pg = ctx.new_page()
+        pg.goto(base + "/dropout/units")
+        wait_idle(pg)
+        learners.append((ctx, pg))
+    codes: Counter = Counter()
+    lock = threading.Lock()
+
+    def load(_):
+        try:
+            status = get(base + "/dropout/units", source="127.0.0.5", timeout=12)[0]
+        except (TimeoutError, socket.timeout):
+            status = "waiting"
+        with lock:
+            codes[status] += 1
+
+    try:
+        started = time.monotonic()
+        with ThreadPoolExecutor(150) as pool:
+            futures = [pool.submit(load, i) for i in range(150)]
+            time.sleep(2)                              # mid-flood: the learners move, another address loads
+            for _, pg in learners:
+                lower_p_by_keyboard(pg, presses=2)
+            assert get(base + "/dropout/units", source="127.0.0.6", timeout=60)[0] == 200
+            for f in futures:
+                f.result()
+        elapsed = time.monotonic() - started
+        assert set(codes) <= {200, 429, "waiting"} and sum(codes.values()) == 150, codes
+        assert codes[429] >= 150 - 125, codes                              # beyond the waiting room
+        assert 4 <= codes[200] <= 4 + elapsed + 2, (codes, elapsed)         # paced: one a second
+        for _, pg in learners:                         # and after it
+            lower_p_by_keyboard(pg, presses=2)
+        for s in servers["backends"]:
+            assert not s.errors_since(0), s.log_text()
+    finally:
+        for ctx, _ in learners:
+            ctx.close()

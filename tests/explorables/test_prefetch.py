@@ -171,3 +171,61 @@ def test_no_prefetching_when_the_view_caches_are_off(monkeypatch, in_session):
     off.schedule()
     doc.run_all()
     assert seen == [] and not off.enabled
+
+
+class _Loop:
+    """Runs call_later callbacks at once, in order (a loop with no clock)."""
+
+    def __init__(self):
+        self.queue = []
+
+    def call_later(self, delay, fn):
+        self.queue.append(fn)
+
+    def drain(self, limit=1000):
+        n = 0
+        while self.queue and n < limit:
+            self.queue.pop(0)()
+            n += 1
+        return n
+
+
+def test_a_range_covers_every_step_with_the_other_controls_at_their_defaults():
+    s = Controls(rate=0.2, depth=3, mode="b")
+    pf = Prefetcher(s, lambda v: None, ["rate"], ranges=["rate", "depth"])
+    rates = pf.range_values("rate")
+    assert [v["rate"] for v in rates] == [round(0.05 * i, 10) for i in range(19)]
+    assert all(v["depth"] == 10 and v["mode"] == "a" for v in rates)        # defaults, not current
+    assert [v["depth"] for v in pf.range_values("depth")] == list(range(1, 13))
+    assert pf.range_values("mode") == []
+
+
+def test_a_jump_anywhere_on_the_dropout_rate_is_answered_from_the_cache():
+    """The whole range of p, warmed in the background for the default settings, then a jump
+    to any rate computes nothing new and shows what a fresh computation gives."""
+    page = DropoutPage()
+    dropout.VIEWS._items.clear()                            # nothing computed ahead but the warm-up
+    loop = _Loop()
+    page.prefetch._run_range(loop, page.prefetch.range_values("p"))
+    assert loop.drain() == 19 and page.prefetch.done == 19
+    misses = dropout.VIEWS.misses
+    for p in (0.9, 0.05, 0.65):
+        page.state.p = p
+    assert dropout.VIEWS.misses == misses                   # every jump found its view
+    fresh = DropoutState(p=0.65).model.compute(0.65, mode="train")
+    assert np.array_equal(page.state.views().grid, fresh.grid)
+
+
+def test_the_range_warm_up_waits_while_an_update_is_due(monkeypatch):
+    page = DropoutPage()
+    loop = _Loop()
+    done = page.prefetch.done
+    waiting = Coalesced(lambda: None)
+    Coalesced.waiting.add(waiting)
+    try:
+        page.prefetch._run_range(loop, page.prefetch.range_values("p")[:2])
+        assert loop.drain(limit=5) == 5 and page.prefetch.done == done     # it only re-queued itself
+    finally:
+        Coalesced.waiting.discard(waiting)
+    loop.drain()
+    assert page.prefetch.done == done + 2

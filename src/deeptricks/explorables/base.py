@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 
 import panel as pn
 import param
+import tornado.ioloop
 from panel.io.state import set_curdoc
 
 from deeptricks.ui.urlsync import flush_url_writes
@@ -87,10 +88,18 @@ class Prefetcher:
     (no caches to fill) turns it off too.
     """
 
+    #: (state class, control) whose whole range this process has queued (see ``ranges``)
+    _ranges_queued: set = set()
+
     def __init__(self, state: param.Parameterized, warm: Callable[[dict], None], controls: Sequence[str], *,
-                 delay_ms: int = 60):
+                 delay_ms: int = 60, ranges: Sequence[str] = ()):
+        """``ranges``: controls whose every value, the others at their defaults, the process
+        computes once in the background after its first session of the page, so that a jump
+        anywhere on them (a click on the track, a link, a course page's view) is answered
+        from the cache too (``DEEPTRICKS_RANGE_WARMUP=0`` turns this off)."""
         self.state, self.warm = state, warm
         self.delay_ms = int(delay_ms)
+        self.ranges = tuple(ranges) if os.environ.get("DEEPTRICKS_RANGE_WARMUP", "1") != "0" else ()
         self.last: str | None = None        # the control moved last...
         self.direction = 1                  # ...and which way
         self.generation = 0                 # bumped by every move: queued work for an older one is dropped
@@ -138,14 +147,52 @@ class Prefetcher:
                 out.append(values)
         return out
 
+    def range_values(self, name: str) -> list[dict]:
+        """Every value of control ``name`` on its slider's steps, the other controls at their
+        defaults (the settings a link or a click on the track is most likely to ask for)."""
+        p = self.state.param[name]
+        step = self.step(name)
+        if step is None or not p.bounds or None in p.bounds:
+            return []
+        lo, hi = p.bounds
+        n = int(round((hi - lo) / step))
+        defaults = {c: self.state.param[c].default for c in self.state.param if c != "name"}
+        out = []
+        for i in range(n + 1):
+            v = lo + i * step
+            v = int(v) if isinstance(p, param.Integer) else round(v, 10)
+            out.append({**defaults, name: v})
+        return out
+
     def schedule(self) -> None:
-        """Queue the neighbours of the current setting (call at the end of a page update)."""
+        """Queue the neighbours of the current setting (call at the end of a page update), and
+        the first time in this process, the whole range of the ``ranges`` controls."""
         doc = pn.state.curdoc
         if not self.enabled or doc is None or doc.session_context is None:
             return
         todo = self.neighbours()
         if todo:
             doc.add_timeout_callback(partial(self._run, doc, self.generation, todo), self.delay_ms)
+        for name in self.ranges:
+            key = (type(self.state), name)
+            if key not in Prefetcher._ranges_queued:
+                Prefetcher._ranges_queued.add(key)
+                loop = tornado.ioloop.IOLoop.current()
+                loop.call_later(0.5, partial(self._run_range, loop, self.range_values(name)))
+
+    def _run_range(self, loop, todo: list[dict]) -> None:
+        """Warm one setting of a range per idle turn of the loop; wait while updates are due."""
+        if not todo:
+            return
+        if len(Coalesced.waiting):
+            loop.call_later(0.05, partial(self._run_range, loop, todo))
+            return
+        try:
+            self.warm(todo[0])
+            self.done += 1
+        except Exception:
+            log.debug("range warm-up of %r failed", todo[0], exc_info=True)
+        loop.call_later(0.005, partial(self._run_range, loop, todo[1:]))
 
     def _run(self, doc, generation: int, todo: list[dict]) -> None:
         if generation != self.generation or doc.session_context is None:

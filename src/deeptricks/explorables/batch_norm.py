@@ -218,7 +218,7 @@ class BatchNormPage(Sectioned):
 
         self.update = Coalesced(self._update, with_changes=True)
         self.state.param.watch(self.update, list(URL_PARAMS))
-        self.prefetch = Prefetcher(self.state, self._warm, ["gain", "depth", "batch", "warmup"])
+        self.prefetch = Prefetcher(self.state, self._warm, ["gain", "depth", "batch", "warmup"], ranges=["gain"])
         self._update(set(URL_PARAMS))
 
     # -- state → views ------------------------------------------------------------

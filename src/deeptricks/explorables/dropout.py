@@ -150,7 +150,8 @@ class DropoutPage(Sectioned):
         self.state.param.watch(self._play, ["playing"])
         self._periodic = None
         # the sliders' neighbours (not other masks: a prefetch must not redraw the shared model's)
-        self.prefetch = Prefetcher(self.state, lambda values: self.state.views(**values), ["p", "layer", "k"])
+        self.prefetch = Prefetcher(self.state, lambda values: self.state.views(**values), ["p", "layer", "k"],
+                                   ranges=["p"])
         self._update()
 
     # -- updates ------------------------------------------------------------

@@ -186,7 +186,7 @@ class ResidualPage(Sectioned):
         self.update = Coalesced(self._update, with_changes=True)
         self.state.param.watch(self.update, [*NET_PARAMS, "residual"])
         self.prefetch = Prefetcher(self.state, lambda v: self.state.model.compute(
-            v["depth"], v["norm"], v["activation"], v["gain"]), ["depth"])
+            v["depth"], v["norm"], v["activation"], v["gain"]), ["depth"], ranges=["depth"])
         self.state.param.watch(self._sync_gain_slider, ["gain"])
         self._update({*NET_PARAMS, "residual"})
 
