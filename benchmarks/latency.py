@@ -316,8 +316,10 @@ def _jump(page, handle, rng) -> bool:
     for _ in range(10):
         x = tb["x"] + tb["width"] * (0.02 + 0.96 * rng.random())
         page.mouse.click(x, tb["y"] + tb["height"] / 2)
-        if _value(handle) != before:
-            return True
+        for _ in range(25):                   # the slider sets its value once the tap is done
+            if _value(handle) != before:
+                return True
+            page.wait_for_timeout(20)
     return False
 
 

@@ -18,13 +18,20 @@ from deeptricks.export import states as st
 VIEWS = ["dropout/units", "batch_norm/compare"]
 
 
+def shared_export(tmp_path_factory) -> Path:
+    """The two views exported once per test session (tests/browser/test_offline_course.py
+    frames the same folder)."""
+    out = tmp_path_factory.getbasetemp() / "export-views"
+    if not (out / "index.html").is_file():
+        written = ex.export(out, VIEWS, log=None)
+        assert [p.relative_to(out).as_posix() for p, _ in written] == [
+            "dropout/units.html", "batch_norm/compare.html", "index.html"]
+    return out
+
+
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("export-views")
-    written = ex.export(out, VIEWS, log=None)
-    assert [p.relative_to(out).as_posix() for p, _ in written] == [
-        "dropout/units.html", "batch_norm/compare.html", "index.html"]
-    return out
+    return shared_export(tmp_path_factory)
 
 
 def _refs(html: str) -> list[str]:

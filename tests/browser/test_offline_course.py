@@ -25,7 +25,10 @@ P_GRID = ex.spec_for("dropout").grid["p"]
 def offline_course(tmp_path_factory) -> Path:
     """The course page and, beside it, deeptricks-offline/ as its comment says to write it."""
     site = tmp_path_factory.mktemp("offline-course")
-    ex.export(site / "deeptricks-offline", VIEWS, log=None)
+    shared = tmp_path_factory.getbasetemp() / "export-views"     # made once per test session
+    if not (shared / "index.html").is_file():
+        ex.export(shared, VIEWS, log=None)
+    shutil.copytree(shared, site / "deeptricks-offline")
     shutil.copy(COURSE, site / "offline.html")
     return site
 
