@@ -36,8 +36,8 @@ place (seeded), so the value jumps anywhere on its range, as a click on the trac
 typed link or a course page's view asks for; timed from the pointerdown. It waits
 --settle seconds (default 20) after the page loads before measuring, the time a server
 has been up before a class arrives, in which it computes the main controls' whole range
-for the default settings (``Prefetcher(ranges=...)``); --no-range-warmup turns that
-off (DEEPTRICKS_RANGE_WARMUP=0) for the side-by-side.
+for the default settings when --range-warmup is given (``Prefetcher(ranges=...)``,
+DEEPTRICKS_RANGE_WARMUP=1); run with and without it for the side-by-side.
 """
 
 from __future__ import annotations
@@ -486,12 +486,12 @@ def main(argv=None) -> int:
     ap.add_argument("--jump", action="store_true", help="click the track at random places instead of stepping")
     ap.add_argument("--settle", type=float, default=20.0,
                     help="with --jump: seconds between the page load and the first move (default 20)")
-    ap.add_argument("--no-range-warmup", action="store_true",
-                    help="serve with DEEPTRICKS_RANGE_WARMUP=0 (no whole-range computing ahead)")
+    ap.add_argument("--range-warmup", action="store_true",
+                    help="serve with DEEPTRICKS_RANGE_WARMUP=1 (the main control's whole range computed ahead)")
     args = ap.parse_args(argv)
-    if args.no_range_warmup:
+    if args.range_warmup:
         import os
-        os.environ["DEEPTRICKS_RANGE_WARMUP"] = "0"
+        os.environ["DEEPTRICKS_RANGE_WARMUP"] = "1"
     if args.moves < 1 or args.procs < 1:
         ap.error("--moves and --procs must be >= 1")
 

@@ -96,10 +96,11 @@ class Prefetcher:
         """``ranges``: controls whose every value, the others at their defaults, the process
         computes once in the background after its first session of the page, so that a jump
         anywhere on them (a click on the track, a link, a course page's view) is answered
-        from the cache too (``DEEPTRICKS_RANGE_WARMUP=0`` turns this off)."""
+        from the cache too. Off unless ``DEEPTRICKS_RANGE_WARMUP=1``: on Panel 1.10 a session
+        closed right after a move then stays alive (tests/test_sessions.py)."""
         self.state, self.warm = state, warm
         self.delay_ms = int(delay_ms)
-        self.ranges = tuple(ranges) if os.environ.get("DEEPTRICKS_RANGE_WARMUP", "1") != "0" else ()
+        self.ranges = tuple(ranges) if os.environ.get("DEEPTRICKS_RANGE_WARMUP", "0") == "1" else ()
         self.last: str | None = None        # the control moved last...
         self.direction = 1                  # ...and which way
         self.generation = 0                 # bumped by every move: queued work for an older one is dropped
@@ -178,21 +179,34 @@ class Prefetcher:
             if key not in Prefetcher._ranges_queued:
                 Prefetcher._ranges_queued.add(key)
                 loop = tornado.ioloop.IOLoop.current()
-                loop.call_later(0.5, partial(self._run_range, loop, self.range_values(name)))
+                loop.call_later(0.5, partial(Prefetcher._step_range, weakref.ref(self), key, loop,
+                                             self.range_values(name)))
 
     def _run_range(self, loop, todo: list[dict]) -> None:
-        """Warm one setting of a range per idle turn of the loop; wait while updates are due."""
+        """Warm ``todo``, one setting per idle turn of ``loop`` (see :meth:`_step_range`)."""
+        Prefetcher._step_range(weakref.ref(self), None, loop, todo)
+
+    @staticmethod
+    def _step_range(ref, key, loop, todo: list[dict]) -> None:
+        """Warm one setting of a range, then queue the next; wait while updates are due. Only a
+        weak reference to the page's prefetcher is held: when its session is freed the warm-up
+        stops, and the page's next session starts it again (what is cached stays cached)."""
+        self = ref()
+        if self is None:
+            Prefetcher._ranges_queued.discard(key)
+            return
         if not todo:
             return
         if len(Coalesced.waiting):
-            loop.call_later(0.05, partial(self._run_range, loop, todo))
+            loop.call_later(0.05, partial(Prefetcher._step_range, ref, key, loop, todo))
             return
         try:
             self.warm(todo[0])
             self.done += 1
         except Exception:
             log.debug("range warm-up of %r failed", todo[0], exc_info=True)
-        loop.call_later(0.005, partial(self._run_range, loop, todo[1:]))
+        del self
+        loop.call_later(0.005, partial(Prefetcher._step_range, ref, key, loop, todo[1:]))
 
     def _run(self, doc, generation: int, todo: list[dict]) -> None:
         if generation != self.generation or doc.session_context is None:

@@ -153,8 +153,17 @@ def screen(doc, events: list, widgets: dict[str, Any] | None = None) -> tuple[li
     from bokeh.models import ColumnarDataSource
 
     kept, refused = [], []
-    rescanned = widgets is None
-    widgets = panel_widgets(doc) if widgets is None else widgets
+    if widgets is None:                  # found once per document, again for an unknown control
+        widgets = getattr(doc, "_deeptricks_widgets", None)
+        rescanned = widgets is None
+        if widgets is None:
+            widgets = panel_widgets(doc)
+            try:
+                doc._deeptricks_widgets = widgets
+            except AttributeError:
+                pass
+    else:
+        rescanned = False
     for event in events if isinstance(events, list) else []:
         if not isinstance(event, dict):
             refused.append(Refusal(None, None, "not an event", kind=type(event).__name__))
