@@ -140,8 +140,7 @@ class Prefetcher:
         lo, hi = p.bounds if p.bounds else (None, None)
         out = []
         for d in (self.direction, -self.direction):
-            v = value + d * step
-            v = int(v) if isinstance(p, param.Integer) else round(v, 10)   # the slider's own rounding
+            v = self._snap(p, value + d * step)
             if (lo is None or v >= lo) and (hi is None or v <= hi):
                 values = {c: getattr(self.state, c) for c in self.state.param if c != "name"}
                 values[name] = v
@@ -160,10 +159,13 @@ class Prefetcher:
         defaults = {c: self.state.param[c].default for c in self.state.param if c != "name"}
         out = []
         for i in range(n + 1):
-            v = lo + i * step
-            v = int(v) if isinstance(p, param.Integer) else round(v, 10)
-            out.append({**defaults, name: v})
+            out.append({**defaults, name: self._snap(p, lo + i * step)})
         return out
+
+    @staticmethod
+    def _snap(p: param.Parameter, v: float):
+        """``v`` rounded as the slider of parameter ``p`` rounds it."""
+        return int(v) if isinstance(p, param.Integer) else round(v, 10)
 
     def schedule(self) -> None:
         """Queue the neighbours of the current setting (call at the end of a page update), and

@@ -17,8 +17,8 @@ form, and refuses:
 
 Each refused change is logged in one line (no traceback), and the widget or data source is
 sent its server-side value again, so the browser shows what the server holds. The rest of
-the patch goes through. Without this, one refused value makes Panel log two tracebacks and,
-on Panel 1.9 and 1.10, the session stops applying any later change from its browser.
+the patch goes through. Without this, a refused value makes Panel log two tracebacks and
+leaves the widget (and the browser) showing the value the page refused.
 """
 
 from __future__ import annotations
@@ -56,10 +56,6 @@ class Refusal:
 
 
 # -- values in their JSON form ------------------------------------------------------------------
-class _Unsupported(ValueError):
-    pass
-
-
 def decode(value: Any) -> Any:
     """A plain value of a patch (numbers, NaN and infinities, strings, booleans, lists and
     None); anything else (models, buffers, maps) raises ``ValueError``."""
@@ -69,7 +65,7 @@ def decode(value: Any) -> Any:
         return [decode(v) for v in value]
     if isinstance(value, dict) and value.get("type") == "number":
         return float(value.get("value"))          # "nan", "inf", "-inf"
-    raise _Unsupported(f"a {value.get('type') if isinstance(value, dict) else type(value).__name__} "
+    raise ValueError(f"a {value.get('type') if isinstance(value, dict) else type(value).__name__} "
                        "where a plain value belongs")
 
 

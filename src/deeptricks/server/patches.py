@@ -368,8 +368,8 @@ CLIENT_PATCHES = Workaround(
     name="client-patches",
     bug="Bokeh's server applies any change a client's patch makes to any model of its session "
         "(a data source's columns, a slider's value as NaN or far out of range); Panel, given a "
-        "value the widget's linked parameter refuses, logs two tracebacks and the session then "
-        "applies no later change from its browser.",
+        "value the widget's linked parameter refuses, logs two tracebacks and leaves the widget "
+        "and the browser showing the refused value.",
     seen_on="Bokeh 3.9.2 and 3.10.2 with Panel 1.9.4 and 1.10.0",
     report="docs/upstream/client-patches.md",
     needed=repro.client_patch_writes_data,
