@@ -60,8 +60,8 @@ def test_batch_norm_reaches_a_loss_in_fewer_steps_at_the_same_rate():
 def test_degradation_deep_plain_is_worse_on_training_data_and_residual_fixes_it():
     s = trained("degradation")
     shallow, deep = s.runs
-    assert deep.config.depth == 20 and shallow.config.depth == 2
-    assert deep.latest().train_loss > shallow.latest().train_loss + 0.3
+    assert deep.config.depth == 30 and shallow.config.depth == 2
+    assert deep.latest().train_loss > shallow.latest().train_loss + 0.3      # at 30 layers the plain stack stalls for seeds 0-2 alike; at 20 it depended on BLAS rounding
     p = PRESETS["degradation"]
     a, b = p.configs()
     residual = LabSession(b.replace(residual=True))

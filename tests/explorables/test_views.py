@@ -66,7 +66,7 @@ def test_a_preset_view_opens_with_its_preset():
 
     page = LabPage()
     page.view("degradation")
-    assert page.state.preset == "degradation" and page.state.compare and page.state.b_depth == 20
+    assert page.state.preset == "degradation" and page.state.compare and page.state.b_depth == 30
 
 
 def test_a_comparing_preset_view_is_compact_and_the_page_is_not():

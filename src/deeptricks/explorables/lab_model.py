@@ -541,14 +541,14 @@ PRESETS: dict[str, Preset] = {p.key: p for p in (
     Preset(
         "degradation", "The degradation problem",
         "Both nets are plain tanh stacks. The shallow one (**A**, 2 layers) learns the spirals; the deep "
-        "one (**B**, 20 layers) can represent everything the shallow one can, and more, yet its "
+        "one (**B**, 30 layers) can represent everything the shallow one can, and more, yet its "
         "*training* loss barely moves from 0.69, the loss of a coin toss. Its test loss sits right beside "
         "it, so this is not overfitting: the deep plain stack is hard to *optimize*. Now tick **B: "
-        "residual connections**: the same 20 layers train at least as well as the 2.",
+        "residual connections**: the same 30 layers train at least as well as the 2.",
         a=dict(dataset="spirals", n_train=200, noise=0.1, depth=2, width=32, activation="tanh",
                norm="none", residual=False, dropout=0.0, optimizer="adam", lr=0.003, batch_size=64,
                seed=0),
-        b=dict(depth=20), steps=800),
+        b=dict(depth=30), steps=800),
     Preset(
         "ensemble", "Residual nets behave like ensembles",
         "Two 16-layer nets with batch norm, plain (**A**) and residual (**B**), both learn the moons. "
