@@ -4,6 +4,7 @@ setting, and captions."""
 from __future__ import annotations
 
 import logging
+import re
 import os
 import weakref
 from functools import partial
@@ -224,8 +225,36 @@ class Prefetcher:
             doc.add_next_tick_callback(partial(self._run, doc, generation, todo[1:]))
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z*(])")
+LEAD_WORDS = 40
+"""A caption shows at most about this many words; the rest waits behind "more"."""
+
+_CAPTION_CSS = """
+details { margin: 2px 0 0 0; }
+details summary { cursor: pointer; color: #0072B2; width: fit-content; font-size: 13px; }
+details p { margin: 4px 0 0 0; }
+p { margin: 0 0 4px 0; }
+"""
+
+
+def split_caption(text: str) -> tuple[str, str]:
+    """``(lead, rest)``: the first sentence or two (what to look at, up to about
+    :data:`LEAD_WORDS` words) and the explanation that follows."""
+    sentences = _SENTENCE_END.split(text.strip())
+    lead, words = [], 0
+    for i, sentence in enumerate(sentences):
+        n = len(sentence.split())
+        if lead and (words + n > LEAD_WORDS or len(lead) == 2 or sentence.startswith("**Try:**")):
+            return " ".join(lead), " ".join(sentences[i:])
+        lead.append(sentence)
+        words += n
+    return " ".join(lead), ""
+
+
 def caption(text: str, **kwargs) -> pn.pane.Markdown:
-    """A short explanatory paragraph under a plot."""
-    return pn.pane.Markdown(text, sizing_mode="stretch_width", margin=(0, 8, 6, 8),
+    """An explanatory paragraph under a plot: its lead shown, the rest behind "more"."""
+    lead, rest = split_caption(text)
+    body = lead if not rest else f"{lead}\n\n<details><summary>more</summary>\n\n{rest}\n\n</details>"
+    return pn.pane.Markdown(body, sizing_mode="stretch_width", margin=(0, 8, 6, 8),
                             styles={"color": "#3d444d", "font-size": "14px"}, disable_math=True,
-                            **kwargs)
+                            stylesheets=[_CAPTION_CSS], **kwargs)

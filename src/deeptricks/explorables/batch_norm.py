@@ -17,6 +17,7 @@ from deeptricks.ui.sources import set_data
 
 from deeptricks.ui.views import PageOnly, View
 
+from . import paths
 from .base import Coalesced, Prefetcher, caption
 from .sections import Sectioned
 from .shared import ViewCache, shared
@@ -28,11 +29,15 @@ TITLE = "Batch normalization"
 SUMMARY = "Standardize every feature over the batch, so each layer receives values of a sane size."
 
 INTRO = (
-    "A deep stack of layers can make its signal grow or shrink a little at every layer until the "
-    "numbers are huge, tiny, or all the same. **Batch normalization** resets each feature at each "
-    "layer: subtract the batch's mean, divide by the batch's standard deviation (then a learned "
-    "scale and shift, left at 1 and 0 here). Below, one network of 256 units per layer runs on the "
-    "same 512 inputs with the same weights twice: without BatchNorm on the left, with it on the right."
+    "**Batch normalization** resets each feature at every layer to the batch's mean 0 and standard "
+    "deviation 1, so a deep stack's signal can neither blow up nor fade away."
+)
+MORE = (
+    "Without it, a deep stack makes its signal grow or shrink a little at every layer until the numbers "
+    "are huge, tiny, or all the same. BatchNorm subtracts the batch's mean and divides by the batch's "
+    "standard deviation (then applies a learned scale and shift, left at 1 and 0 here). One network of "
+    "256 units per layer runs on the same 512 inputs with the same weights twice: without BatchNorm on "
+    "the left, with it on the right."
 )
 
 ACT_OPTIONS = {"ReLU": "relu", "tanh": "tanh", "sigmoid": "sigmoid"}
@@ -113,8 +118,9 @@ def _title_html(text: str, color: str) -> str:
 class BatchNormPage(Sectioned):
     """Builds the figures once and refreshes their data when the state changes."""
 
-    SLUG, TITLE, INTRO = "batch_norm", TITLE, INTRO
+    SLUG, TITLE, INTRO, MORE = "batch_norm", TITLE, INTRO, MORE
     URL_PARAMS = URL_PARAMS
+    PATH = paths.BATCH_NORM
     VIEWS = (
         View("compare", "1 · Every layer, without and with BatchNorm",
              "every layer's values side by side, without and with BatchNorm, with depth, gain and activation",
@@ -265,6 +271,24 @@ class BatchNormPage(Sectioned):
             self._columns(v)
             self._modes(v)
             m.one_example(v["batch"], v["mode"], v["warmup"])
+
+    def facts(self) -> dict:
+        """The numbers the guided path quotes (see :mod:`.paths`)."""
+        s, m = self.state, self.state.model
+        v = self._values()
+        with s.model_lock, m.preserved():
+            kind, (left, right) = self._columns(v)
+            modes = self._modes(v)
+            one = m.one_example(s.batch, s.mode, s.warmup)
+            one16 = m.one_example(16, "train", 0)
+        first, last = float(left.std[0]), float(left.std[-1])
+        return {"depth": s.depth, "gain": s.gain, "bn": s.bn, "mode": s.mode, "batch": s.batch,
+                "warmup": s.warmup, "std_first": first, "std_last": last,
+                "std_growth": last / first if first > 0 else float("nan"),
+                "per_layer": (last / first) ** (1 / max(s.depth - 1, 1)) if first > 0 and last > 0 else float("nan"),
+                "bn_lo": float(right.std.min()), "bn_hi": float(right.std.max()),
+                "one_spread": float(one.spread), "one_undefined": one.undefined, "spread16": float(one16.spread),
+                "train_last": float(modes.std_train[-1]), "eval_last": float(modes.std_eval[-1])}
 
     def _values(self) -> dict:
         return {name: getattr(self.state, name) for name in URL_PARAMS}

@@ -18,6 +18,7 @@ from deeptricks.ui.sources import set_data
 
 from deeptricks.ui.views import PageOnly, View
 
+from . import paths
 from .base import Coalesced, Prefetcher, caption
 from .sections import Sectioned
 from .shared import ViewCache, shared
@@ -29,10 +30,12 @@ SUMMARY = "Silence random units while training; see why the survivors are scaled
 
 INTRO = (
     "While a network trains, dropout switches each unit off at random with probability **p** and "
-    "multiplies the units that survive by **1/(1−p)**. At test time nothing is dropped. Drag the "
-    "rate, flip between training and test mode, and watch one layer's units, a read-out of that "
-    "layer, and every layer's activations. The net (10 ReLU layers of 256 units, 512 random inputs) "
-    "keeps the same weights throughout: only dropout changes."
+    "multiplies the survivors by **1/(1−p)**; at test time nothing is dropped."
+)
+MORE = (
+    "The net has 10 ReLU layers of 256 units and sees 512 random inputs. Its weights never change: "
+    "only dropout does. Drag the rate, flip between training and test mode, and watch one layer's "
+    "units, a read-out of that layer, and every layer's activations."
 )
 
 
@@ -89,8 +92,9 @@ URL_PARAMS = {"p": "p", "mode": "mode", "scale": "scale", "layer": "layer", "k":
 class DropoutPage(Sectioned):
     """Builds the figures once and refreshes their data when the state changes."""
 
-    SLUG, TITLE, INTRO = "dropout", TITLE, INTRO
+    SLUG, TITLE, INTRO, MORE = "dropout", TITLE, INTRO, MORE
     URL_PARAMS = URL_PARAMS
+    PATH = paths.DROPOUT
     VIEWS = (
         View("units", "One layer's units, one example",
              "the unit grid: drag p and watch units drop out and the survivors glow",
@@ -242,6 +246,19 @@ class DropoutPage(Sectioned):
                                   w.Toggle.from_param(s.param.playing, name="▶ Play"), flex_wrap="wrap",
                                   sizing_mode="stretch_width"),
         }
+
+    def facts(self) -> dict:
+        """The numbers the guided path quotes (see :mod:`.paths`)."""
+        s, v = self.state, self.state.views()
+        width = self.state.model.width
+        dropped = int(v.grid_dropped.sum())
+        zeros = [h[3] / max(h[0].sum() + h[2] + h[3], 1) for h in v.hist_train]
+        return {"p": s.p, "keep": 1 - s.p, "mult": 1 / (1 - s.p) if s.scale else 1.0, "width": width,
+                "dropped": dropped, "survivors": width - dropped, "share": 100 * v.frac_dropped,
+                "slope": v.ratio, "jump": 1 / v.ratio if v.ratio else float("inf"), "k": s.k,
+                "layer": s.layer, "rel_error": v.rel_error, "mode": s.mode, "scale": s.scale,
+                "zeros_last": 100 * zeros[-1], "mean_last_train": float(v.layer_means["train"][-1]),
+                "mean_last_test": float(v.layer_means["test"][-1])}
 
     def prepare_view(self, name: str) -> None:
         if name == "layers":                  # ten rows fit a course page's column

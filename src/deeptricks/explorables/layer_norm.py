@@ -17,6 +17,7 @@ from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.sources import set_data
 from deeptricks.ui.views import PageOnly, View
 
+from . import paths
 from .base import Coalesced, caption
 from .sections import Sectioned
 from .shared import shared
@@ -28,11 +29,14 @@ TITLE = "Layer normalization"
 SUMMARY = "Standardize each example over its own features: no batch statistics, so a batch of one works."
 
 INTRO = (
-    "Batch norm and layer norm do the same arithmetic, subtract a mean and divide by a standard "
-    "deviation, but over different numbers. **Batch norm** takes one feature across the examples of "
-    "a batch; **layer norm** takes one example across its own features. That single choice decides "
-    "whether an example's output depends on the rest of its batch, which is why layer norm sits in "
-    "every transformer block."
+    "**Layer norm** does batch norm's arithmetic over one example's own features instead of one "
+    "feature across the batch, so an example's output never depends on its batch."
+)
+MORE = (
+    "Both subtract a mean and divide by a standard deviation. **Batch norm** takes one feature across "
+    "the examples of a batch; **layer norm** takes one example across its own features. That single "
+    "choice decides whether an example's output depends on the rest of its batch, which is why layer "
+    "norm sits in every transformer block."
 )
 
 METHOD_OPTIONS = {"batch norm": "batch", "layer norm": "layer"}
@@ -164,8 +168,9 @@ def _fit_cell_labels(fig) -> None:
 class LayerNormPage(Sectioned):
     """Builds the figures once and refreshes their data when the state changes."""
 
-    SLUG, TITLE, INTRO = "layer_norm", TITLE, INTRO
+    SLUG, TITLE, INTRO, MORE = "layer_norm", TITLE, INTRO, MORE
     URL_PARAMS = URL_PARAMS
+    PATH = paths.LAYER_NORM
     VIEWS = (
         View("axes", "1 · Same arithmetic, different numbers",
              "the example × feature table: which values batch norm averages, and which layer norm does",
@@ -238,6 +243,25 @@ class LayerNormPage(Sectioned):
                 self._update_shrink()
             if dirty & DEEP and self.shows("depth"):
                 self._update_deep()
+
+    def facts(self) -> dict:
+        """The numbers the guided path quotes (see :mod:`.paths`)."""
+        s, m = self.state, self.state.model
+        with s.model_lock:
+            t = m.table_view(s.method, s.feature if s.method == "batch" else s.example)
+            v = m.shrink(s.batch)
+            full = m.shrink(POOL)
+            m.set_net(s.gain, "relu")
+            m.columns(("plain", "layer"), s.depth, layers=[], x_axis="shared")   # the layers, no histograms
+            plain, layer = m.plain.summary, m.layer.summary
+        return {"method": s.method, "feature": s.feature, "example": s.example, "batch": s.batch,
+                "depth": s.depth, "gain": s.gain, "n_examples": N_EXAMPLES, "n_features": N_FEATURES,
+                "pool": POOL, "mean": t.mean, "std": t.std,
+                "out_mean": float(t.group_normalized.mean()), "out_std": float(t.group_normalized.std()),
+                "moved": v.moved, "undefined": v.undefined,
+                "ln_shift": float(np.abs(v.layer - full.layer).max()),
+                "plain_first": float(plain[0].std), "plain_last": float(plain[s.depth - 1].std),
+                "ln_last": float(layer[s.depth - 1].std)}
 
     def _update_table(self) -> None:
         s, m = self.state, self.state.model

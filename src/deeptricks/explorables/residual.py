@@ -17,6 +17,7 @@ from deeptricks.ui.a11y import RadioButtonGroup
 from deeptricks.ui.sources import set_data
 from deeptricks.ui.views import PageOnly, View
 
+from . import paths
 from .base import Coalesced, Prefetcher, caption
 from .sections import Sectioned
 from .state import ExplorableState
@@ -29,11 +30,14 @@ TITLE = "Residual connections"
 SUMMARY = "Add the input back to the output: the gradient's “+1” keeps a hundred-block stack trainable."
 
 INTRO = (
-    "A residual connection adds a block's input back onto its output, so the block computes "
-    "**x + F(x)** instead of **F(x)**. Below, a *plain* net and a *residual* net of the same depth "
-    "share every weight; only that shortcut differs. Follow the gradient down both stacks, look at "
-    "the two routes it takes through a residual block, shrink the blocks' weights until they step "
-    "aside, and train both nets on a small problem."
+    "A residual connection adds a block's input back onto its output: the block computes "
+    "**x + F(x)** instead of **F(x)**, and the gradient gets a way down that skips the block."
+)
+MORE = (
+    "A *plain* net and a *residual* net of the same depth share every weight; only that shortcut "
+    "differs. Follow the gradient down both stacks, look at the two routes it takes through a "
+    "residual block, shrink the blocks' weights until they step aside, and train both nets on a "
+    "small problem."
 )
 
 GAIN_MIN, GAIN_MAX = 0.01, 2.0
@@ -102,8 +106,9 @@ def _round_gain(log_value: float) -> float:
 class ResidualPage(Sectioned):
     """Builds the figures once and refreshes their data when the state changes."""
 
-    SLUG, TITLE, INTRO = "residual", TITLE, INTRO
+    SLUG, TITLE, INTRO, MORE = "residual", TITLE, INTRO, MORE
     URL_PARAMS = URL_PARAMS
+    PATH = paths.RESIDUAL
     VIEWS = (
         View("gradients", "1 · The gradient on its way down",
              "the gradient's size at every block, plain net against residual net, as the depth grows",
@@ -322,6 +327,19 @@ class ResidualPage(Sectioned):
         return text
 
     # -- training -----------------------------------------------------------------
+    def facts(self) -> dict:
+        """The numbers the guided path quotes (see :mod:`.paths`)."""
+        s, v = self.state, self.state.views()
+        run = self.runs.get(s.training_key())
+        done = run is not None and run.done
+        loss = {n: (run.final_loss(n) if done else float("nan")) for n in RUN_NAMES}
+        return {"depth": s.depth, "activation": s.activation, "norm": s.norm, "gain": s.gain,
+                "residual": s.residual, "plain_ratio": v.plain.first_over_last,
+                "res_ratio": v.residual.first_over_last, "path_ratio": v.residual.path_ratio(),
+                "plain_change": v.plain.total_change, "res_change": v.residual.total_change,
+                "trained": done, "loss_shallow": loss[RUN_NAMES[0]], "loss_plain": loss[RUN_NAMES[1]],
+                "loss_res": loss[RUN_NAMES[2]]}
+
     def _on_train_click(self, event=None) -> None:
         self.run_training()
 
@@ -396,6 +414,8 @@ class ResidualPage(Sectioned):
 
     def _show_run(self, run: TrainingComparison) -> None:
         self._shown_key = self._run_key(run)
+        if run.done and getattr(self, "guide", None) is not None:
+            self.guide.refresh()               # the path quotes the final losses
         with pn.io.hold():
             self.train_chart.replace({n: run.curves[n] for n in RUN_NAMES})
             _fit_log_ticks(self.train_chart.figure)

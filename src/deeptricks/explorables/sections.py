@@ -24,6 +24,14 @@ VIEW_KEYS = ("view", "caption")
 """Keys of a view's link that are about the view itself, not the page's settings."""
 
 
+_FOCUS_CSS = """
+:host(.dt-focus) .dt-section-title { background: #fff1d0; box-shadow: inset 0 0 0 2px #E69F00;
+  border-radius: 4px; padding-right: 10px; transition: background-color 0.3s; }
+:host(.dt-focus) .dt-section-title::after { content: "  ← the guided path's figure"; font-weight: 400;
+  font-size: 13px; color: #8a5a00; }
+"""
+
+
 def query_value(key: str) -> str | None:
     """The raw value of ``key`` in the current session's link (or script tag's arguments), if any."""
     args = embed_session_args()
@@ -63,9 +71,13 @@ class Sectioned:
     SLUG: str
     TITLE: str
     INTRO: str
+    MORE: str = ""
+    """The rest of the introduction, behind a "more about this page" disclosure."""
     VIEWS: tuple[View, ...]
     URL_PARAMS: dict
     NOTES_BELOW_CONTROLS: tuple = ()
+    PATH: tuple = ()
+    """The guided path's steps (:class:`deeptricks.explorables.guide.Step`), if the page has one."""
     alone: str | None = None
     """The view this page object was built for, or None for the full page (see :meth:`shows`)."""
 
@@ -100,16 +112,39 @@ class Sectioned:
     def _sync(self):
         return url_sync(self.state, self.URL_PARAMS)
 
-    def layout(self) -> pn.Column:
-        """The full page: every section in order, the sidebar with every control."""
+    def layout(self, *, guide: bool = True) -> pn.Column:
+        """The full page: every section in order, the sidebar with every control, and (with
+        ``guide`` and a ``PATH``) the guided path's step card above them."""
         sync = self._sync()
         main, later = [], []
+        self._sections = {}
         for v in self.VIEWS:
-            objects = [section_title(v.title, v.color), *on_page(self.section(v.name))]
+            title = section_title(v.title, v.color, name=f"{self.SLUG}-{v.name}-title".replace("_", "-"),
+                                  stylesheets=(_FOCUS_CSS,))
+            self._sections[v.name] = title
+            objects = [title, *on_page(self.section(v.name))]
             (main if v.first_screen else later).extend(objects)
         sidebar = list(self.controls_by_name().values())
-        return page_template(self.TITLE, self.INTRO, sidebar, main, later=later or None,
-                             notes=[sync, *self.page_notes()], name=self.SLUG.replace("_", "-"))
+        notes = [sync, *self.page_notes()]
+        card = None
+        if guide and self.PATH:
+            from .guide import GuidedPath
+
+            self.guide = GuidedPath(self, self.PATH)
+            card, notes = self.guide.card, [*notes, self.guide.sync]
+        return page_template(self.TITLE, self.INTRO, sidebar, main, later=later or None, more=self.MORE,
+                             notes=notes, name=self.SLUG.replace("_", "-"), guide=card)
+
+    def highlight(self, name: str | None) -> None:
+        """Mark section ``name``'s heading as the one the guided path is about (None: no mark)."""
+        for key, title in getattr(self, "_sections", {}).items():
+            classes = ["dt-focus"] if key == name else []
+            if title.css_classes != classes:
+                title.css_classes = classes
+
+    def facts(self) -> dict:
+        """The numbers the guided path's texts quote, for the current controls."""
+        return {}
 
     def view(self, name: str, *, caption: bool | None = None, link: str | None = None) -> pn.Column:
         """Section ``name`` alone, with the controls that move it (``caption``: show the

@@ -95,7 +95,7 @@ def build(spec: ExportSpec, grid: dict[str, tuple] | None = None, *, prepare: bo
     if view is None:
         if prepare and spec.prepare is not None:
             spec.prepare(page, grid)
-        layout = page.layout()
+        layout = page.layout(guide=False)   # no server, no guided path: the card needs one
     else:            # the grid's controls that the view shows, above its figure or inside it
         layout = page.view(view, link=f"../{spec.slug}.html")
         shown = {getattr(w, "_param_name", None) for w in layout.select(pn.widgets.Widget)

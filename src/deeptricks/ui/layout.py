@@ -14,8 +14,11 @@ from .a11y import enable_accessibility
 
 _MARKDOWN_CSS = """
 :host { font-size: 15px; line-height: 1.55; color: #1f2328; }
-h1 { font-size: 26px; line-height: 1.25; margin: 6px 0 8px 0; }
+h1 { font-size: 26px; line-height: 1.25; margin: 4px 0 6px 0; }
 p { margin: 0 0 8px 0; max-width: 72ch; }
+details.dt-more { margin: -4px 0 6px 0; max-width: 72ch; font-size: 14px; color: #3d444d; }
+details.dt-more summary { cursor: pointer; color: #0072B2; width: fit-content; }
+details.dt-more p { margin: 4px 0 0 0; }
 """
 
 _CONTROLS_CSS = """
@@ -31,12 +34,14 @@ def _as_list(x) -> list:
     return [x]
 
 
-def section_title(text: str, color: str | None = None) -> pn.pane.HTML:
+def section_title(text: str, color: str | None = None, *, name: str | None = None,
+                  stylesheets: tuple = ()) -> pn.pane.HTML:
     """A small heading, with an optional colour bar on its left that ties it to a series."""
     style = f' style="border-left-color:{color}"' if color else ""
+    extra = {"name": name} if name else {}
     return pn.pane.HTML(f'<div class="dt-section-title"{style}>{escape(text)}</div>',
                         sizing_mode="stretch_width", margin=(4, 5, 0, 5),
-                        stylesheets=[theme.stylesheet()])
+                        stylesheets=[theme.stylesheet(), *stylesheets], **extra)
 
 
 def control_label(text: str) -> pn.pane.Markdown:
@@ -170,6 +175,8 @@ def page(
     footer_text: str = "",
     name: str = "page",
     later=None,
+    guide=None,
+    more: str = "",
 ) -> pn.Column:
     """The shared page: header, controls (beside the main area, or above it on phones),
     notes/warnings, the main area and a footer linking back to the index.
@@ -177,6 +184,9 @@ def page(
     ``controls``, ``main``, ``later`` and ``notes`` may each be one object or a list.
     ``later`` is the rest of the main area, below the first screen: in a server session it
     is sent once the browser has drawn the first screen (see :func:`after_first_render`).
+    ``guide``: the guided path's step card, between the header and the controls (on a
+    phone it comes before them). ``more``: the rest of the introduction, folded away under
+    "More about this page".
     """
     from .views import report_size_to_parent
 
@@ -188,7 +198,9 @@ def page(
         if (isinstance(w, pn.widgets.Widget) and w.sizing_mode is None
                 and w.width in (None, type(w).width)):
             w.sizing_mode = "stretch_width"
-    header = pn.pane.Markdown(f"# {title}\n\n{intro_markdown}", sizing_mode="stretch_width",
+    fold = (f'\n\n<details class="dt-more"><summary>More about this page</summary>'
+            f'{inline_markdown(more)}</details>' if more else "")
+    header = pn.pane.Markdown(f"# {title}\n\n{intro_markdown}{fold}", sizing_mode="stretch_width",
                               stylesheets=[_MARKDOWN_CSS], name=f"{name}-header",
                               margin=(0, 5), disable_math=True)
     controls_col = pn.Column(*controls, css_classes=["dt-controls"],
@@ -210,7 +222,8 @@ def page(
         f'\u2190 {escape(index_label)}</a>{extra}</div>',
         sizing_mode="stretch_width", stylesheets=[css], name=f"{name}-footer", margin=(16, 5, 8, 5),
     )
-    root = pn.Column(header, body, footer, sizing_mode="stretch_width", name=name,
+    top = [header] if guide is None else [header, guide]
+    root = pn.Column(*top, body, footer, sizing_mode="stretch_width", name=name,
                      styles={"max-width": "1280px", "margin": "0 auto"}, stylesheets=[css])
     return root
 
