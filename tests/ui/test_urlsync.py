@@ -139,6 +139,24 @@ def test_url_sync_binding_both_ways():
     assert state.p == 0.2 and not sync.alert.visible
 
 
+def test_a_second_binding_on_the_address_keeps_the_firsts_notes():
+    """A page and its guided path each bind their keys to one address: the second one's write
+    (``step=``) must not make the first re-read the link and forget how it was adjusted."""
+
+    class Path(param.Parameterized):
+        step = param.Integer(1, bounds=(0, 5))
+
+    loc = Location(search="?p=5&depth=abc")
+    state, path = State(), Path()
+    sync = url_sync(state, ["p", "depth"], location=loc)
+    assert len(sync.notes) == 2 and sync.alert.visible
+    url_sync(path, ["step"], location=loc)
+    assert query(loc) == {"p": "0.9", "depth": "10", "step": "1"}
+    assert len(sync.notes) == 2 and sync.alert.visible
+    loc.search = "?p=0.3&depth=4&step=2"          # the browser going back: both follow
+    assert (state.p, state.depth, path.step) == (0.3, 4, 2) and not sync.alert.visible
+
+
 def test_url_sync_without_server_is_inert():
     sync = url_sync(State(), ["p"])  # pn.state.location is None outside a server
     assert sync.location is None and not sync.alert.visible

@@ -272,6 +272,10 @@ def _flush_on_tick(doc) -> None:
             flush_url_writes(doc)
 
 
+_BINDINGS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+"""Location -> the :class:`URLSync` bindings on it (a page's and its guided path's)."""
+
+
 class URLSync:
     """Keeps chosen parameters of ``state`` and the URL query in step (see :func:`url_sync`).
 
@@ -295,6 +299,7 @@ class URLSync:
             return
         if location is None:
             return
+        _BINDINGS.setdefault(location, weakref.WeakSet()).add(self)
         self._apply_query(location.search)
         self._write_url()
         state.param.watch(self._on_state, list(self.mapping))
@@ -356,11 +361,16 @@ class URLSync:
     def _write_url(self) -> None:
         search = self.query_string()
         if self.location.search != search:
-            self._writing = True
+            # every binding of this address ignores the write (a guided path's ?step= beside the
+            # page's keys): none of them re-reads the link and forgets how it was adjusted
+            together = list(_BINDINGS.get(self.location, ()))
+            for b in together:
+                b._writing = True
             try:
                 self.location.search = search
             finally:
-                self._writing = False
+                for b in together:
+                    b._writing = False
 
     def _on_state(self, *events) -> None:
         """Follow the controls. In a server session the write joins the page's own update:
