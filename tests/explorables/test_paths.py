@@ -13,12 +13,15 @@ import pytest
 from deeptricks.explorables.batch_norm import BatchNormPage, BatchNormState
 from deeptricks.explorables.dropout import DropoutPage, DropoutState
 from deeptricks.explorables.guide import GuidedPath, Question, Step, fields, fill, glide_values
+from deeptricks.explorables.lab import LabPage, LabState
+from deeptricks.explorables.lab_model import PRESETS
 from deeptricks.explorables.layer_norm import LayerNormPage, LayerNormState
 from deeptricks.explorables.residual import ResidualPage, ResidualState
 from deeptricks.ui.steps import parse_action
 
 PAGES = {"dropout": (DropoutPage, DropoutState), "batch_norm": (BatchNormPage, BatchNormState),
-         "layer_norm": (LayerNormPage, LayerNormState), "residual": (ResidualPage, ResidualState)}
+         "layer_norm": (LayerNormPage, LayerNormState), "residual": (ResidualPage, ResidualState),
+         "lab": (LabPage, LabState)}
 
 
 def fresh(slug):
@@ -56,7 +59,7 @@ def test_every_step_shown_in_order_holds_its_claim(slug):
 @pytest.mark.parametrize("slug", PAGES)
 def test_every_step_shown_alone_holds_its_claim(slug):
     for n, step in enumerate(PAGES[slug][0].PATH, 1):
-        if step.then == "run_training":      # the in-order walk trains it already
+        if step.then:                        # a training run: the in-order walk trains it already
             continue
         page = fresh(slug)
         page.guide.step = n
@@ -69,7 +72,10 @@ def test_texts_quote_only_facts_the_page_has(slug):
     page = fresh(slug)
     facts = page.facts()
     for step in page.guide.steps:
-        templates = [step.text(facts)] if callable(step.text) else [step.text]
+        # a text that depends on the state (trained or not, the lab's preset and run) in every branch
+        variants = [{**facts, "preset": step.show.get("preset", facts.get("preset")), "steps": steps,
+                     "done": done, "trained": done} for steps in (0, 10) for done in (False, True)]
+        templates = [step.text(v) for v in [facts, *variants]] if callable(step.text) else [step.text]
         if step.question:
             templates.append(step.question.why)
         if step.intro:
@@ -86,6 +92,44 @@ def test_the_seed_cards_three_interactions_are_steps():
     assert any(s.show.get("bn") is False and s.figure == "compare" for s in b)
     up = next(i for i, s in enumerate(d) if s.glide and s.glide[2] == 0.9)
     assert d[up + 1].glide == ("p", 0.9, 0.0)
+
+
+def test_the_lab_path_walks_every_preset_and_a_preset_link_opens_at_its_step():
+    steps = LabPage.PATH
+    assert {s.show["preset"] for s in steps} == set(PRESETS)
+    assert all(s.then == "run_preset" and s.show["preset"] == s.figure for s in steps)
+    for key in PRESETS:
+        state = LabState()
+        state.apply_preset(key)                # as a link's ?preset= does
+        page = LabPage(state)
+        page.layout()
+        assert steps[page.guide.step - 1].show["preset"] == key
+    # the fix for degradation follows the degradation itself
+    n = next(i for i, s in enumerate(steps) if s.show.get("b_residual"))
+    assert steps[n - 1].show == {"preset": "degradation"}
+
+
+def test_a_lab_step_pauses_its_run_at_the_presets_length_and_quotes_it():
+    from deeptricks.explorables.lab_model import LabSession
+
+    s = LabSession(PRESETS["batchnorm"].configs()[0])
+    s.pause_at = 30
+    s.start()
+    while s.running:
+        s.advance(budget=0.001)
+    assert s.status == "paused" and s.step_count == 30 and s.pause_at is None
+    page = fresh("lab")
+    g = page.guide
+    n = next(i for i, st in enumerate(g.steps, 1) if st.show["preset"] == "tiny-batch")
+    g.act("go", n)
+    assert "Show me" in g.card.body and page.state.preset == "none"
+    page.state.seed = 3                        # the lab's leading control: a preset resets the others
+    g.act("show", 0)
+    assert page.state.preset == "tiny-batch" and page.state.seed == 0
+    assert page.session.step_count == PRESETS["tiny-batch"].steps and not page.session.running
+    assert "<strong>" in g.card.body and "%" in g.card.body and "Step " not in g.card.body
+    page.state.preset = "dropout"              # the learner loads another preset by hand
+    assert g.step == n and "Show me" in g.card.body
 
 
 def test_a_question_is_answered_by_showing_the_step():

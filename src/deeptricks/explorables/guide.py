@@ -121,7 +121,7 @@ class GuidedPath(param.Parameterized):
     step = param.Integer(1, bounds=(0, None), label="Step of the guided path",
                          doc="1 … n: the step shown; 0: the path is closed (explore freely).")
 
-    def __init__(self, page, steps: tuple[Step, ...], **params):
+    def __init__(self, page, steps: tuple[Step, ...], *, location=None, **params):
         super().__init__(**params)
         if not steps:
             raise ValueError("a guided path needs at least one step")
@@ -133,7 +133,8 @@ class GuidedPath(param.Parameterized):
         self._glide = None
         self.card = StepCard(on_action=self.act, total=len(self.steps), name=f"{page.SLUG}-steps",
                              margin=(0, 5, 6, 5))
-        self.sync = url_sync(self, {"step": "step"})
+        self.step = page.first_step()          # where a link without ?step= opens
+        self.sync = url_sync(self, {"step": "step"}, location=location)
         self.refresh = Coalesced(self._draw)
         self.state.param.watch(self.refresh, list(page.URL_PARAMS))
         self.param.watch(self._on_step, ["step"])
@@ -165,6 +166,9 @@ class GuidedPath(param.Parameterized):
         self.shown.add(number)
         self._stop_glide()
         settings = dict(step.show)
+        leading = {k: settings.pop(k) for k in self.page.LEADING if k in settings}
+        if leading:                            # e.g. a preset, which resets the other controls
+            self.state.param.update(**leading)
         values = []
         if step.glide is not None:
             name, start, end = step.glide

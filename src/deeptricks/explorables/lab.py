@@ -34,8 +34,9 @@ from deeptricks.ui.a11y import RadioButtonGroup
 
 from deeptricks.ui.views import PageOnly, View, on_page
 
+from . import paths
 from .base import Coalesced, caption
-from .sections import Sectioned
+from .sections import FOCUS_CSS, Sectioned
 from .state import ExplorableState
 from .lab_model import (ACTIVATION_NAMES, BATCH_SIZES, LEARNING_RATES, MAX_DEPTH, MAX_WIDTH, PRESETS, LabSession,
                         RunConfig, SpeedMeter)
@@ -168,6 +169,8 @@ class LabPage(Sectioned):
     controls), and one per preset (the same panel set up for the preset's claim)."""
 
     SLUG, TITLE, INTRO, URL_PARAMS = "lab", TITLE, INTRO, URL_PARAMS
+    PATH = paths.LAB
+    LEADING = ("preset",)          # a preset resets every other control: it goes first
     VIEWS = (
         View("train", "Train a network", "train a net live: the data plane, its decision boundary and the curves",
              "Press Start: the background is the net's prediction at every point, the curves its "
@@ -188,7 +191,12 @@ class LabPage(Sectioned):
         self._tick_count = 0
         self._boundary_cost = 0.0
         self._lesion_cost = 0.0
+        self._lesion_cache = (None, [])
         self._update_cost = 0.0
+        self.guide = None
+        # the guided path marks the heading of the figure a step is about (see Sectioned.highlight)
+        self._sections = {"ensemble": section_title("Delete one block", name="lab-lesion-title",
+                                                    stylesheets=(FOCUS_CSS,))}
         self._generation = None
         self.first_boundary_at: float | None = None   # perf_counter of the first redraw after Start
         self._started_at: float | None = None
@@ -310,6 +318,21 @@ class LabPage(Sectioned):
         self.session.reset()
         self.meter.reset()
         self._rebuild_views()
+
+    def run_preset(self) -> None:
+        """The guided path's "Show me": train the loaded preset afresh for its length, then pause
+        (synchronous outside a server, like the tests' headless runs)."""
+        p = PRESETS.get(self.state.preset)
+        if p is None:
+            return
+        self._reconfigure()                 # the preset's settings, now rather than at the next tick
+        self.reset()
+        self.session.pause_at = p.steps
+        if not self._in_server():
+            self.session.run(p.steps)
+            self._push(slow=True, lesion=True)
+            return
+        self.start()
 
     def _viewer_gone(self) -> bool:
         """True when the learner's browser tab has closed (no one to train for)."""
@@ -471,6 +494,8 @@ class LabPage(Sectioned):
             self._stream_curves()
             if slow:
                 self._push_slow()
+                if self.guide is not None:      # the step's numbers follow the training
+                    self.guide.refresh()
             if lesion:
                 t0 = time.perf_counter()
                 self._push_lesion()
@@ -549,11 +574,18 @@ class LabPage(Sectioned):
         else:
             self.hists[0].update_from_values({"pre-activations": pre[0]}, bins=40, remember=False)
 
+    def _lesions(self) -> list[tuple[float, np.ndarray]]:
+        """Every net's :meth:`~.lab_model.Run.lesion`, computed once per step."""
+        ses = self.session
+        key = (ses.generation, tuple(r.step_count for r in ses.runs))
+        if self._lesion_cache[0] != key:
+            self._lesion_cache = (key, [r.lesion() for r in ses.runs])
+        return self._lesion_cache[1]
+
     def _push_lesion(self) -> None:
         ses = self.session
         values, lines = {}, []
-        for i, r in enumerate(ses.runs):
-            full, accs = r.lesion()
+        for i, (r, (full, accs)) in enumerate(zip(ses.runs, self._lesions())):
             values["AB"[i]] = accs
             self.lesion_full[i].update(location=float(full) if np.isfinite(full) else 0.0, visible=True)
             worst = int(np.argmin(accs)) if accs.size else 0
@@ -594,6 +626,39 @@ class LabPage(Sectioned):
                      f"{', …' if len(changed) > 4 else ''}.*")
         set_note(self.preset_box, text)
         self.restore_button.visible = bool(changed)
+
+    # -- the guided path ---------------------------------------------------------------
+    def facts(self) -> dict:
+        """The numbers the guided path quotes (see :mod:`.paths`): the loaded preset, how far its
+        run is, and each net's latest losses and accuracies (``a_…``, ``b_…``; accuracies in %)."""
+        ses, key = self.session, self.state.preset
+        p = PRESETS.get(key)
+        f = {"preset": key, "steps": ses.step_count, "target": p.steps if p else 0,
+             "done": p is not None and ses.step_count >= p.steps and not ses.running,
+             "running": ses.running, "title": p.title if p else ""}
+        for label, r in zip("ab", [*ses.runs, None][:2]):
+            points = r.eval_points() if r is not None else []
+            tests = [e.test_loss for e in points if np.isfinite(e.test_loss)]
+            e = points[-1] if points else None
+            nan = float("nan")
+            f.update({f"{label}_train": e.train_loss if e else nan, f"{label}_test": e.test_loss if e else nan,
+                      f"{label}_train_acc": 100 * e.train_acc if e else nan,
+                      f"{label}_test_acc": 100 * e.test_acc if e else nan,
+                      f"{label}_test_min": min(tests) if tests else nan,
+                      f"{label}_stopped": bool(r is not None and r.stopped)})
+        f.update({f"{x}_{k}": float("nan") for x in "ab" for k in ("full", "deleted", "worst")})
+        if key == "ensemble" and f["done"]:
+            for label, (full, accs) in zip("ab", self._lesions()):
+                f.update({f"{label}_full": 100 * full, f"{label}_deleted": 100 * float(np.median(accs)),
+                          f"{label}_worst": 100 * float(accs.min())})
+        return f
+
+    def first_step(self) -> int:
+        """A link to a preset opens at the preset's step."""
+        for n, step in enumerate(self.PATH, 1):
+            if step.show.get("preset") == self.state.preset:
+                return n
+        return 1
 
     # -- layout ------------------------------------------------------------------------
     def controls_by_name(self) -> dict:
@@ -707,7 +772,7 @@ class LabPage(Sectioned):
             self.hist_area,
             caption("Each block's pre-activations over the whole training set, now, the net in test mode. "
                     "Updated twice a second while training."),
-            section_title("Delete one block"),
+            self._sections["ensemble"],
             self.lesion,
             self.lesion_text,
             caption("After training, remove one block at test time and measure the test accuracy again, "
@@ -748,12 +813,20 @@ class LabPage(Sectioned):
               for chart in (self.loss, self.acc)),
             gap="0 16px", flex_wrap="wrap", sizing_mode="stretch_width")]
 
-    def layout(self, location=None):
-        """The page; ``location`` (default ``pn.state.location``) is the address bar to sync with."""
+    def layout(self, location=None, *, guide: bool = True):
+        """The page; ``location`` (default ``pn.state.location``) is the address bar to sync with;
+        with ``guide``, the guided path through the presets above it."""
         main = on_page(self.section("page"))
         sync = self._sync(location)
         controls = list(self.controls_by_name().values())
-        return page_template(TITLE, INTRO, controls, main, later=self._inside(), notes=[sync], name="lab")
+        notes, card = [sync], None
+        if guide:
+            from .guide import GuidedPath
+
+            self.guide = GuidedPath(self, self.PATH, location=location)
+            card, notes = self.guide.card, [sync, self.guide.sync]
+        return page_template(TITLE, INTRO, controls, main, later=self._inside(), notes=notes, name="lab",
+                             guide=card)
 
     def _apply_preset_from_query(self, loc) -> None:
         """A linked preset is applied before the rest of the link, so that explicit values win."""

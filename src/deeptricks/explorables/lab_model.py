@@ -12,6 +12,7 @@ buttons::
       └──── step ───────┴──── step ────────┴──▶ paused   (one step each time)
     any state ──reset / new configuration──▶ ready        (running stays running)
     running ──every run NaN, or MAX_STEPS──▶ stopped      (reset to leave it)
+    running ──step_count reaches pause_at──▶ paused       (a guided step's run; reset or pause clears it)
 
 In compare mode the session holds two runs on the same data and seed; they
 advance in lockstep, and one that diverges stops while the other goes on.
@@ -362,6 +363,7 @@ class LabSession:
     config_a: RunConfig = field(default_factory=RunConfig)
     config_b: RunConfig | None = None
     max_steps: int = MAX_STEPS
+    pause_at: int | None = None   # a running session pauses by itself at this step (e.g. a preset's length)
 
     def __post_init__(self):
         self.status = "ready"
@@ -425,6 +427,7 @@ class LabSession:
         """Fresh nets from the same configurations (same seed: the same run again); ready."""
         self._build()
         self.status = "ready"
+        self.pause_at = None
 
     def start(self) -> bool:
         if self.status in ("ready", "paused"):
@@ -433,10 +436,14 @@ class LabSession:
         return False
 
     def pause(self) -> bool:
+        self.pause_at = None
         if self.status == "running":
             self.status = "paused"
             return True
         return False
+
+    def _at_pause(self) -> bool:
+        return self.pause_at is not None and self.step_count >= self.pause_at
 
     def _step_all(self) -> bool:
         advanced = False
@@ -463,13 +470,15 @@ class LabSession:
             return 0
         t0 = clock()
         n = 0
-        while True:
+        while not self._at_pause():
             if not self._step_all():
                 break
             n += 1
             if self._all_done() or clock() - t0 >= budget:
                 break
         self._settle()
+        if self.status == "running" and self._at_pause():
+            self.pause()
         return n
 
     def run(self, steps: int) -> int:

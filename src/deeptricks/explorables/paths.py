@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from .guide import Question, Step
+from .lab_model import PRESETS
 
 # -- dropout ------------------------------------------------------------------------------------
 DROPOUT = (
@@ -227,4 +228,112 @@ RESIDUAL = (
          claim="the deep plain net stays near a coin toss's loss (above 0.6) while the residual net of the same "
                "depth ends below 0.1",
          check=lambda f: f["trained"] and f["loss_plain"] > 0.6 and f["loss_res"] < 0.1),
+)
+
+
+# -- the lab: one step per preset ---------------------------------------------------------------
+def _lab(key: str, title: str, intro: str, after: str, *, running: str = "", **kw) -> Step:
+    """A lab step: "Show me" loads preset ``key`` (with ``show``'s changes) and trains it for its
+    length. Until then the card reads ``intro``; while training, ``running`` (default ``after``)
+    with the step count; once the run pauses, ``after``."""
+    steps = PRESETS[key].steps
+
+    def text(f: dict) -> str:
+        if f["preset"] != key or f["steps"] == 0:
+            return intro + " *Show me* loads the preset again and trains it."
+        if f["done"]:
+            return after
+        return "Step {steps:,} of %d: " % steps + (running or after)
+
+    show = {"preset": key, **kw.pop("show", {})}
+    return Step(title, text, intro=intro + f" *Show me* loads the preset and trains it for {steps:,} steps.",
+                show=show, then="run_preset", figure=kw.pop("figure", key), **kw)
+
+
+LAB = (
+    _lab("dropout", "Dropout closes the gap",
+         "Sixty noisy points, some with the wrong label, and a net with 128 units per layer: A without dropout, "
+         "B with dropout 0.5.",
+         "A, without dropout: training loss **{a_train:.3f}**, test loss **{a_test:.2f}** (its lowest was "
+         "{a_test_min:.2f}). B, with dropout: training {b_train:.3f}, test **{b_test:.2f}**. Compare each net's "
+         "solid (training) and dashed (test) line.",
+         question=Question(
+             "Net A drives its training loss towards zero. What does its test loss do meanwhile?",
+             ("it falls too", "it turns round and climbs", "it stays at a coin toss's 0.69"), 1,
+             "A learns the mislabelled points one by one, and every point it memorises costs it on the test "
+             "set. Dropout keeps B from leaning on any single unit."),
+         claim="A's training loss ends below 0.05 while its test loss ends above twice its lowest, and B's test "
+               "loss ends below half of A's",
+         check=lambda f: f["a_train"] < 0.05 and f["a_test"] > 2 * f["a_test_min"] and f["b_test"] < 0.5 * f["a_test"]),
+    _lab("batchnorm", "Batch norm tolerates a higher learning rate",
+         "Eight layers trained by plain SGD at a learning rate of 1.0: A without normalization, B with batch norm.",
+         "Training loss: A (no normalization) **{a_train:.2f}**, where a coin toss scores 0.69; B (batch norm) "
+         "**{b_train:.3f}**, with {b_train_acc:.0f}% of the training points right.",
+         question=Question(
+             "At a learning rate of 1.0, which of the two nets trains?",
+             ("neither: the rate is far too high", "only A, without normalization", "only B, with batch norm",
+              "both"), 2,
+             "Batch norm standardizes each layer's input after every step, so a large step cannot blow up the "
+             "layers above it; without it the same step throws the net off."),
+         claim="A ends above a training loss of 0.6 (or diverged) while B ends below 0.3 with over 90% right",
+         check=lambda f: (f["a_stopped"] or f["a_train"] > 0.6) and f["b_train"] < 0.3 and f["b_train_acc"] > 90),
+    _lab("tiny-batch", "When a trick hurts: batch norm with a tiny batch",
+         "Batches of two examples: A normalizes with batch norm, B with layer norm.",
+         "On the test points A (batch norm) gets **{a_test_acc:.0f}%** right with a loss of {a_test:.2f}; B "
+         "(layer norm) **{b_test_acc:.0f}%** with {b_test:.2f}.",
+         question=Question(
+             "Trained on batches of only two examples, which net does better on the test points?",
+             ("A, with batch norm", "B, with layer norm", "about the same"), 1,
+             "Over two examples every normalized value is −1 or +1, and the running averages used at test time "
+             "describe no batch A ever trained on. Layer norm never looks at the batch."),
+         claim="A's test loss ends above twice B's and its test accuracy over 10 points lower",
+         check=lambda f: f["a_test"] > 2 * f["b_test"] and f["a_test_acc"] < f["b_test_acc"] - 10),
+    _lab("degradation", "The degradation problem",
+         "Two plain tanh stacks on the spirals: A has 2 layers, B has 30 and could represent everything A can.",
+         "Training loss: A (2 layers) **{a_train:.2f}**, B (30 layers) **{b_train:.2f}**. B's test loss, "
+         "{b_test:.2f}, sits beside its training loss: B does not overfit, it fails to train.",
+         question=Question(
+             "Which of the two reaches the lower *training* loss?",
+             ("A, the 2-layer stack", "B, the 30-layer stack", "they end level"), 0,
+             "Depth made B hard to optimize, not prone to overfitting: its gradient fades through 30 tanh "
+             "layers before it reaches the first ones."),
+         claim="B's training loss ends more than 0.3 above A's",
+         check=lambda f: f["b_train"] > f["a_train"] + 0.3),
+    _lab("degradation", "Residual connections fix it",
+         "The same two stacks, now with residual connections in B's 30 layers.",
+         "With shortcuts the 30-layer stack reaches a training loss of **{b_train:.2f}**, against the 2-layer "
+         "stack's {a_train:.2f}: each block only has to learn a change to its input, and the gradient reaches "
+         "every block through the shortcuts.",
+         show={"b_residual": True},
+         claim="with residual connections B's training loss ends at or below A's",
+         check=lambda f: f["b_train"] <= f["a_train"]),
+    _lab("ensemble", "Residual nets behave like ensembles",
+         "Two 16-layer nets with batch norm learn the moons: A plain, B residual. After training, each block is "
+         "deleted in turn at test time.",
+         "With one block deleted, the median test accuracy is **{b_deleted:.0f}%** for B (residual; "
+         "{b_full:.0f}% whole) and **{a_deleted:.0f}%** for A (plain; {a_full:.0f}% whole).",
+         running="test accuracy A {a_test_acc:.0f}%, B {b_test_acc:.0f}%. The block-deletion chart is final when "
+                 "the run pauses.",
+         question=Question(
+             "Once both nets are trained, delete one block at test time. Which net keeps its accuracy?",
+             ("A, the plain net", "B, the residual net", "both", "neither"), 1,
+             "B's signal reaches the output along many paths of different lengths, like an ensemble of "
+             "shallower nets; deleting a block removes only some of them. A's layers form one chain."),
+         claim="both nets end above 95% whole; B's median with one block deleted is within 3 points of whole, "
+               "A's below 70%",
+         check=lambda f: (f["a_full"] > 95 and f["b_full"] > 95 and f["b_deleted"] >= f["b_full"] - 3
+                          and f["a_deleted"] < 70)),
+    _lab("shuffled-labels", "What the tricks don't fix",
+         "The training labels are shuffled at random; a residual net with batch norm and 128 units per layer "
+         "trains on them. The test labels are the true ones.",
+         "Training accuracy **{a_train_acc:.0f}%**, test accuracy **{a_test_acc:.0f}%**: the net memorised the "
+         "random labels and learned nothing that carries to a new point. The tricks make a net trainable; they "
+         "cannot put signal into the data.",
+         question=Question(
+             "With random training labels, how high does this net drive its *training* accuracy?",
+             ("about 50%, a coin toss", "about 75%", "about 100%"), 2,
+             "It has capacity to spare and carves a small island around every training point; nothing in the "
+             "data ties a label to a place, so on test points it guesses."),
+         claim="training accuracy ends at 97% or more while test accuracy stays between 35% and 65%",
+         check=lambda f: f["a_train_acc"] >= 97 and 35 <= f["a_test_acc"] <= 65),
 )

@@ -24,7 +24,7 @@ VIEW_KEYS = ("view", "caption")
 """Keys of a view's link that are about the view itself, not the page's settings."""
 
 
-_FOCUS_CSS = """
+FOCUS_CSS = """
 :host(.dt-focus) .dt-section-title { background: #fff1d0; box-shadow: inset 0 0 0 2px #E69F00;
   border-radius: 4px; padding-right: 10px; transition: background-color 0.3s; }
 :host(.dt-focus) .dt-section-title::after { content: "  ← the guided path's figure"; font-weight: 400;
@@ -78,6 +78,8 @@ class Sectioned:
     NOTES_BELOW_CONTROLS: tuple = ()
     PATH: tuple = ()
     """The guided path's steps (:class:`deeptricks.explorables.guide.Step`), if the page has one."""
+    LEADING: tuple = ()
+    """Controls a step's "Show me" sets before the others (one that resets the rest, like a preset)."""
     alone: str | None = None
     """The view this page object was built for, or None for the full page (see :meth:`shows`)."""
 
@@ -120,7 +122,7 @@ class Sectioned:
         self._sections = {}
         for v in self.VIEWS:
             title = section_title(v.title, v.color, name=f"{self.SLUG}-{v.name}-title".replace("_", "-"),
-                                  stylesheets=(_FOCUS_CSS,))
+                                  stylesheets=(FOCUS_CSS,))
             self._sections[v.name] = title
             objects = [title, *on_page(self.section(v.name))]
             (main if v.first_screen else later).extend(objects)
@@ -145,6 +147,10 @@ class Sectioned:
     def facts(self) -> dict:
         """The numbers the guided path's texts quote, for the current controls."""
         return {}
+
+    def first_step(self) -> int:
+        """The step a link without ``?step=`` opens at."""
+        return 1
 
     def view(self, name: str, *, caption: bool | None = None, link: str | None = None) -> pn.Column:
         """Section ``name`` alone, with the controls that move it (``caption``: show the
