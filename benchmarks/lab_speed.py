@@ -16,8 +16,13 @@ browser:    serves apps/lab.py with `panel serve`, opens it in Debian's headless
             batch of steps, drew the boundary and the browser received it); then lets it
             train for ``--seconds`` and reads the step counter the page shows at the start
             and end of that window (``steps/s``) and counts how often the boundary image and
-            the loss curve changed in the browser (``updates/s``). Server and browser share
-            the machine's cores, as they would for a learner running both locally.
+            the loss curve changed in the browser (``updates/s``), the frames the browser
+            drew in that window (``frames/s``, requestAnimationFrame callbacks), and then the
+            time from a click on the guided path's "Next →" to the card showing the next step
+            while the net still trains (``click → answer``: what a learner waits for while the
+            page is busy; the live updates are paced to the browser, see deeptricks.ui.pacing).
+            Server and browser share the machine's cores, as they would for a learner running
+            both locally.
 inprocess:  the page object without a server or browser: Start, then the periodic callback
             is imitated (a tick every 100 ms, each tick training within its time budget and
             pushing one update to the Bokeh models); Bokeh serialization and the network are
@@ -55,6 +60,9 @@ PROBE_JS = """
   });
   curve.streaming.connect(() => P.curves.push(performance.now()));
   window.addEventListener("click", () => { if (P.t_click == null) P.t_click = performance.now(); }, true);
+  P.frames = 0;
+  const frame = () => { P.frames++; requestAnimationFrame(frame); };
+  requestAnimationFrame(frame);
   window.__labProbe = P;
 }
 """
@@ -78,11 +86,29 @@ def _step_from_title(page) -> int | None:
     return int(m.group(1).replace(",", "")) if m else None
 
 
+def _click_answer(page) -> float | None:
+    """Milliseconds from a mouse click on the step card's "Next →" to the card showing the next
+    step (polled every 10 ms), then back again; None when the page shows no step card."""
+    card = page.locator("section.card")
+    if not card.count() or not card.locator(".pos").inner_text().startswith("Step "):
+        return None
+    before = card.locator(".pos").inner_text()
+    box = card.get_by_role("button", name="Next →").bounding_box()
+    t0 = time.perf_counter()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    while card.locator(".pos").inner_text() == before and time.perf_counter() - t0 < 60:
+        time.sleep(0.01)
+    ms = 1000 * (time.perf_counter() - t0)
+    card.get_by_role("button", name="← Back").click()
+    return ms
+
+
 def browser(trials: int, seconds: float, query: str) -> dict:
     import browser_harness as bh
     from playwright.sync_api import sync_playwright
 
-    out = {"first_ms": [], "steps_s": [], "updates_s": [], "curve_updates_s": []}
+    out = {"first_ms": [], "steps_s": [], "updates_s": [], "curve_updates_s": [], "frames_s": [],
+           "answer_ms": []}
     server = bh.serve(["apps/lab.py"])
     try:
         with sync_playwright() as pw:
@@ -99,10 +125,13 @@ def browser(trials: int, seconds: float, query: str) -> dict:
                 first = page.evaluate("() => window.__labProbe.t_first - window.__labProbe.t_click")
                 page.wait_for_timeout(1000)                 # settle into the steady state
                 t0, s0 = time.perf_counter(), _step_from_title(page)
-                n0 = page.evaluate("() => [window.__labProbe.images.length, window.__labProbe.curves.length]")
+                counts = "() => [window.__labProbe.images.length, window.__labProbe.curves.length, " \
+                         "window.__labProbe.frames]"
+                n0 = page.evaluate(counts)
                 page.wait_for_timeout(int(seconds * 1000))
                 t1, s1 = time.perf_counter(), _step_from_title(page)
-                n1 = page.evaluate("() => [window.__labProbe.images.length, window.__labProbe.curves.length]")
+                n1 = page.evaluate(counts)
+                answer = _click_answer(page)
                 page.get_by_role("button", name="Pause", exact=True).click()
                 page.wait_for_timeout(500)                  # let the last update arrive
                 dt = t1 - t0
@@ -110,9 +139,13 @@ def browser(trials: int, seconds: float, query: str) -> dict:
                 out["steps_s"].append((s1 - s0) / dt)
                 out["updates_s"].append((n1[0] - n0[0]) / dt)
                 out["curve_updates_s"].append((n1[1] - n0[1]) / dt)
+                out["frames_s"].append((n1[2] - n0[2]) / dt)
+                if answer is not None:
+                    out["answer_ms"].append(answer)
                 print(f"  browser trial {k + 1}: start→boundary {first:.0f} ms, {(s1 - s0) / dt:.0f} steps/s, "
-                      f"boundary {(n1[0] - n0[0]) / dt:.1f}/s, loss curve {(n1[1] - n0[1]) / dt:.1f}/s",
-                      flush=True)
+                      f"boundary {(n1[0] - n0[0]) / dt:.1f}/s, loss curve {(n1[1] - n0[1]) / dt:.1f}/s, "
+                      f"{(n1[2] - n0[2]) / dt:.1f} frames/s, click → answer "
+                      f"{'n/a' if answer is None else f'{answer:.0f} ms'}", flush=True)
             chromium.close()
         errors = server.errors_since(0)
         if errors:
@@ -185,6 +218,8 @@ def main() -> None:
         print(_fmt("  Start click → boundary changed", r["first_ms"], "ms"))
         print(_fmt("  boundary updates per second", r["updates_s"], "/s", 1))
         print(_fmt("  loss-curve updates per second", r["curve_updates_s"], "/s", 1))
+        print(_fmt("  frames drawn per second", r["frames_s"], "/s", 1))
+        print(_fmt("  click on Next → card answers", r["answer_ms"], "ms"))
 
 
 if __name__ == "__main__":

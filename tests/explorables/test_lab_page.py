@@ -202,3 +202,19 @@ def test_every_preset_builds_a_page_and_takes_a_tick():
         assert pg.session.step_count > 0, key
         pg.pause()
         assert_finite(pg)
+
+
+def test_ticks_train_on_while_the_browser_draws_and_the_next_update_sends_every_point(built):
+    pg = built
+    pg.pacer.get_root()                     # as if on a page in a browser that has not answered
+    pg.start()                              # the first update goes out at once
+    sent, points = pg.pacer.seq, n_points(pg.loss, "train")
+    steps = pg.session.step_count
+    for _ in range(3):
+        pg._tick()
+    assert pg.session.step_count > steps                  # training went on
+    assert pg.pacer.seq == sent and n_points(pg.loss, "train") == points   # nothing more was sent
+    pg.pacer._handle_msg({"drawn": sent})                 # the browser has drawn it
+    pg._tick()
+    assert pg.pacer.seq == sent + 1
+    assert n_points(pg.loss, "train") == 1 + pg.session.step_count // 10   # every point, none lost

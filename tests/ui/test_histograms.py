@@ -114,7 +114,10 @@ def test_fewer_layers_clears_rows_and_shrinks(rng):
     tall = g.figure.height
     g.update_from_values({"train": layers(rng, 2)})
     assert rows(g) == [1, 2] and g.figure.height < tall
-    assert len(g.label_source.data["text"]) == 4   # a label and a note per row
+    texts = g.label_source.data["text"]
+    assert [t for t in texts if t][::2] == ["layer 1", "layer 2"]     # a label and a note per row
+    assert len(texts) == 12 and texts[4:] == [""] * 8                 # the rest blank: one length always
+    assert all(y < 0 for y in g.label_source.data["y"][4:])
 
 
 def test_a_grid_told_not_to_remember_keeps_no_values_and_draws_the_same(rng):

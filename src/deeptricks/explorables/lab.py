@@ -8,7 +8,8 @@ those views once, lays them out, and decides what each training tick updates.
 Training never blocks the page for long: while it runs, a periodic callback
 (every ``TICK_MS``) trains as many steps as fit in a time budget, then pushes
 one batched update (new curve points streamed, the decision boundary redrawn,
-the slower per-layer views every few ticks). Pause stops the callback, Step
+the slower per-layer views every few ticks), unless the browser has not drawn
+the last one yet (:mod:`deeptricks.ui.pacing`): then the tick only trains. Pause stops the callback, Step
 trains one step, Reset rebuilds the nets. Changing any data, network or
 training control rebuilds the nets from the new settings; if training was
 running it goes on running with the fresh nets, so a learner can sweep a
@@ -31,6 +32,7 @@ from deeptricks.core import DATASETS, NORMS, OPTIMIZERS
 from deeptricks.ui import (HistogramGrid, LayerLineChart, LiveMarkdown, choice_slider, control_label, note_alert,
                            page as page_template, section_title, set_note, theme, url_sync)
 from deeptricks.ui.a11y import RadioButtonGroup
+from deeptricks.ui.pacing import Pacer
 
 from deeptricks.ui.views import PageOnly, View, on_page
 
@@ -200,6 +202,7 @@ class LabPage(Sectioned):
         self._generation = None
         self.first_boundary_at: float | None = None   # perf_counter of the first redraw after Start
         self._started_at: float | None = None
+        self.pacer = Pacer(name="lab-pacer")      # live updates no faster than the browser draws them
 
         # status, notes and buttons
         # rewritten at every training tick: set on Panel's HTML model, not rendered from Markdown each time
@@ -350,10 +353,12 @@ class LabPage(Sectioned):
             budget = min(TRAIN_BUDGET, max(0.02, TICK_BUDGET - self._update_cost))
         self.session.advance(budget)
         self.meter.add(time.perf_counter(), self.session.step_count)
-        self._tick_count += 1
         done = not self.session.running
         if done:
             self._stop_periodic()
+        elif not self.pacer.ready():      # the browser is still drawing: train on, send it all next time
+            return
+        self._tick_count += 1
         t0 = time.perf_counter()
         self._push(slow=done or self._tick_count % SLOW_EVERY == 0,
                    lesion=done or (self._tick_count % LESION_EVERY == 0 and self._lesion_cost < 0.03))
@@ -501,6 +506,7 @@ class LabPage(Sectioned):
                 self._push_lesion()
                 self._lesion_cost = time.perf_counter() - t0
             self._push_status()
+            self.pacer.sent()
 
     def _stream_curves(self) -> None:
         ses = self.session
@@ -753,7 +759,7 @@ class LabPage(Sectioned):
         ]
         if name == "ensemble":         # its claim is the lesion chart; the planes' titles give the accuracy
             objects = [o for o in objects if o is not self.curves_slot] + [self.lesion, self.lesion_text]
-        return objects
+        return [*objects, self.pacer]
 
     def _inside(self) -> list:
         """The sections below the first screen (the full page only)."""

@@ -116,7 +116,10 @@ class HistogramGrid(Viewer):
         self.baseline_source = ColumnDataSource({"x0": [], "x1": [], "y": []}, name=f"{name}-baselines")
         self.figure.segment("x0", "y", "x1", "y", source=self.baseline_source, line_color=theme.AXIS,
                             line_width=1, name=f"{name}-baseline-lines")
-        self.label_source = ColumnDataSource(_empty(_TEXT_COLUMNS), name=f"{name}-labels")
+        blank = 2 * self.n_panels                  # see _plan: the label source keeps one length
+        self.label_source = ColumnDataSource({"x": [0.0] * blank, "y": [-1.0] * blank, "text": [""] * blank,
+                                              "color": [theme.MUTED] * blank, "align": ["left"] * blank},
+                                             name=f"{name}-labels")
         self.figure.text("x", "y", text="text", source=self.label_source, text_color="color",
                          text_align="align", text_baseline="top", text_font=value(theme.FONT),
                          text_font_size=value(theme.TICK_SIZE), name=f"{name}-label-text")
@@ -343,6 +346,17 @@ class HistogramGrid(Viewer):
             texts["text"] += [label, note]
             texts["color"] += [theme.TEXT, theme.WARN if alert else theme.MUTED]
             texts["align"] += ["left", "right"]
+        # The label source keeps one length (two labels per panel, blank ones below the
+        # figure): BokehJS builds a Text glyph's labels asynchronously, and when the
+        # source's length changes while that is under way (a depth change right after
+        # another move) it colours the new labels with the old indices and throws a
+        # RangeError ("Offset is outside the bounds of the DataView").
+        for _ in range(2 * self.n_panels - len(texts["text"])):
+            texts["x"].append(x0)
+            texts["y"].append(-1.0)
+            texts["text"].append("")
+            texts["color"].append(theme.MUTED)
+            texts["align"].append("left")
         return {
             "bars": {s: {c: (np.concatenate(v) if v else np.zeros(0)) for c, v in bars[s].items()}
                      for s in self.series},

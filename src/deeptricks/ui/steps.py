@@ -137,7 +137,7 @@ export function render({ model }) {
   }
   model.on("reveal_seq", () => setTimeout(reveal, 60));
 
-  let drawnChoices = null;
+  let drawnChoices = null, announced = null;
   function draw() {
     const here = model.position, total = model.total;
     const isOpen = here >= 1;
@@ -150,6 +150,7 @@ export function render({ model }) {
       closedText.textContent = `A guided path through this page: ${total} steps.`;
       resume.textContent = model.resume_at > 1 ? `Resume at step ${model.resume_at}` : "Start the guided path";
       live.textContent = "";
+      announced = null;
       return;
     }
     pos.textContent = `Step ${here} of ${total}`;
@@ -182,8 +183,13 @@ export function render({ model }) {
       b.classList.toggle("wrong", model.answered && i === model.chosen && i !== model.answer);
     });
     why.innerHTML = model.answered ? model.why : "";
-    live.textContent = `Step ${here} of ${total}: ${model.title}. ${text.textContent}` +
-      (model.answered && why.textContent ? ` ${why.textContent}` : "");
+    // a screen reader hears the step when it changes in words, not at every number a live run updates
+    const words = [here, model.title, text.textContent.replace(/[0-9][0-9.,]*/g, "#"), model.answered];
+    if (JSON.stringify(words) !== announced) {
+      announced = JSON.stringify(words);
+      live.textContent = `Step ${here} of ${total}: ${model.title}. ${text.textContent}` +
+        (model.answered && why.textContent ? ` ${why.textContent}` : "");
+    }
     if (focused && !card.contains(card.getRootNode().activeElement)) card.focus();
   }
   model.on(["position", "total", "title", "body", "prompt", "choices", "chosen", "answer", "answered",
