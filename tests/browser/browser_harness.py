@@ -356,3 +356,39 @@ def address(page) -> str:
     browser's own location instead.
     """
     return page.evaluate("() => window.location.href")
+
+
+# A page's first screen: the guided path's card, its first figure and its main control.
+FIRST_SCREEN = {       # slug -> (first figure, a Bokeh model name; main control, its label's start)
+    "dropout": ("dropout-units", "Dropout rate p"),
+    "batch_norm": ("bn-left", "Weight scale (init gain)"),
+    "layer_norm": ("ln-table", "Example (row)"),
+    "residual": ("residual-grad", "Depth (blocks)"),
+    "lab": ("lab-boundary-a", "Noise"),
+}
+
+JS_BOXES = r"""
+([figure, control]) => {
+  function deepAll(root, sel, acc) {
+    acc.push(...root.querySelectorAll(sel));
+    for (const e of root.querySelectorAll("*")) if (e.shadowRoot) deepAll(e.shadowRoot, sel, acc);
+    return acc;
+  }
+  const box = (e) => { if (!e) return null; const r = e.getBoundingClientRect();
+                       return [Math.round(r.top), Math.round(r.bottom)]; };
+  const doc = Bokeh.documents[0];
+  const fig = doc.get_model_by_name(figure) || doc.get_model_by_name(figure + "-figure");
+  const view = fig ? [...Bokeh.index.query((v) => v.model === fig)][0] : null;
+  const card = deepAll(document, "section.card", [])[0];
+  const slider = deepAll(document, ".noUi-target", []).find((e) => {
+    const host = e.closest(".bk-input-group") || e.parentElement.parentElement;
+    return host && host.textContent.trim().startsWith(control);
+  });
+  return { card: box(card), figure: box(view ? view.el : null), control: box(slider) };
+}
+"""
+
+
+def first_screen_boxes(page, slug: str) -> dict[str, list[int] | None]:
+    """Top and bottom (px, in the viewport) of the step card, the first figure and the main control."""
+    return page.evaluate(JS_BOXES, list(FIRST_SCREEN[slug]))

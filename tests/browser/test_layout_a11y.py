@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_harness import address, wait_for, wait_idle
+from browser_harness import FIRST_SCREEN, address, first_screen_boxes, wait_for, wait_idle
 
 APPS = ["apps/dropout.py", "apps/batch_norm.py", "apps/layer_norm.py", "apps/residual.py", "apps/lab.py"]
 
@@ -107,3 +107,27 @@ def test_controls_built_later_are_named_too(serve_app, page):
     wait_for(lambda: not page.evaluate(JS_UNNAMED), "every control, B's too, to be named", timeout=10)
     assert page.get_by_role("slider", name="B: dropout rate").count() == 1
     wait_for(lambda: "compare=" in address(page), "the URL to show compare mode")
+
+
+def test_the_first_screen_shows_the_step_card_the_first_figure_and_its_control(serve_app, browser):
+    """At 1280 × 800, without scrolling: the whole step card, the main control and the top of the
+    first figure (at least 100 px of it); on a 390-px phone the card comes before the controls."""
+    server = serve_app(APPS)
+    for width, height in ((1280, 800), (390, 844)):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        try:
+            for slug in FIRST_SCREEN:
+                page.goto(server.urls[slug])
+                wait_idle(page)
+                boxes = first_screen_boxes(page, slug)
+                card, figure, control = boxes["card"], boxes["figure"], boxes["control"]
+                assert card and figure and control, (slug, width, boxes)
+                if width == 1280:
+                    assert card[0] >= 0 and card[1] <= height, (slug, boxes)
+                    assert 0 <= control[0] and control[1] <= height, (slug, boxes)
+                    assert figure[0] <= height - 100, (slug, boxes)
+                else:
+                    assert card[1] <= height and card[1] <= control[0] and card[1] <= figure[0], (slug, boxes)
+        finally:
+            context.close()

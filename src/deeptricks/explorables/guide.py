@@ -239,7 +239,7 @@ class GuidedPath(param.Parameterized):
         chosen = self.answered.get(n, -1)
         card.param.update(
             position=n, resume_at=self.resume_at, title=step.title, body=inline_markdown(text),
-            prompt=q.prompt if q else "", choices=list(q.choices) if q else [],
+            prompt=inline_markdown(q.prompt) if q else "", choices=list(q.choices) if q else [],
             chosen=chosen, answer=q.answer if q else -1, answered=n in self.answered,
             why=inline_markdown(why) if why else "", can_show=step.can_show, shown=n in self.shown)
         self.page.highlight(step.figure)

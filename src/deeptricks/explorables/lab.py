@@ -49,12 +49,14 @@ TITLE = "The lab: train a network"
 SUMMARY = "Train a net live, or two side by side, and watch each trick change the curves and the boundary."
 
 INTRO = (
-    "The other pages show one pass through a network. The claims about the tricks are about "
-    "*training*, so here you train one, live, on a small problem in the plane: pick the data, build "
-    "the network, press **Start**, and watch the decision boundary form and the loss fall. Switch on "
-    "**Compare** to train two networks on the same data from the same starting weights, differing "
-    "only in the tricks you choose, or load a **preset**: each sets up one claim and says what to "
-    "look for."
+    "The tricks are claims about *training*: here you train a small net live on points in the "
+    "plane, alone or beside a second one that differs in one trick."
+)
+MORE = (
+    "Pick the data, build the network, press **Start**, and watch the decision boundary form and the "
+    "loss fall. **Compare** trains two networks on the same data from the same starting weights, "
+    "differing only in the tricks you choose. Each **preset** sets up one claim from the papers and "
+    "says what to look for; the guided path walks through them in turn."
 )
 
 TICK_MS = 100             # the page updates about 10 times a second while training
@@ -170,7 +172,7 @@ class LabPage(Sectioned):
     Its views: ``train`` (the run bar, the data plane and the curves, with the main
     controls), and one per preset (the same panel set up for the preset's claim)."""
 
-    SLUG, TITLE, INTRO, URL_PARAMS = "lab", TITLE, INTRO, URL_PARAMS
+    SLUG, TITLE, INTRO, MORE, URL_PARAMS = "lab", TITLE, INTRO, MORE, URL_PARAMS
     PATH = paths.LAB
     LEADING = ("preset",)          # a preset resets every other control: it goes first
     VIEWS = (
@@ -832,7 +834,7 @@ class LabPage(Sectioned):
             self.guide = GuidedPath(self, self.PATH, location=location)
             card, notes = self.guide.card, [sync, self.guide.sync]
         return page_template(TITLE, INTRO, controls, main, later=self._inside(), notes=notes, name="lab",
-                             guide=card)
+                             guide=card, more=self.MORE)
 
     def _apply_preset_from_query(self, loc) -> None:
         """A linked preset is applied before the rest of the link, so that explicit values win."""

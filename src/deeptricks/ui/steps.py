@@ -167,7 +167,7 @@ export function render({ model }) {
     show.textContent = model.busy ? "Showing…" : model.prompt && !model.answered ? "Show the answer" : "Show me";
     show.className = model.shown ? "" : "primary";
     q.style.display = model.prompt ? "" : "none";
-    prompt.textContent = model.prompt;
+    prompt.innerHTML = model.prompt;
     const key = JSON.stringify([here, model.choices]);
     if (drawnChoices !== key) {
       choices.replaceChildren(...model.choices.map((c, i) => {
@@ -208,7 +208,7 @@ class StepCard(JSComponent):
     resume_at = param.Integer(1)
     title = param.String("")
     body = param.String("")            # HTML of the step's text (numbers filled in)
-    prompt = param.String("")          # the question, if the step asks one
+    prompt = param.String("")          # HTML of the question, if the step asks one
     choices = param.List([])
     chosen = param.Integer(-1)
     answer = param.Integer(-1)
