@@ -155,3 +155,20 @@ def test_the_guard_is_installed_on_bokehs_session_once():
     assert guard.install() and guard.install()
     assert ServerSession._handle_patch.__wrapped__.deeptricks_guard
     assert not getattr(ServerSession._handle_patch.__wrapped__, "__wrapped__", None)
+
+
+def test_a_locked_control_refuses_every_change_from_the_browser():
+    """A teacher's ``lock=`` disables a control; the browser may not move it even by a patch."""
+    import panel as pn
+
+    p = DropoutPage()
+    layout = p.layout()
+    doc = Document()
+    doc.add_root(layout.get_root(doc, Comm()))
+    slider = next(w for w in layout.select(pn.widgets.FloatSlider) if "Dropout rate" in w.name)
+    model = _model(None, doc, "Dropout rate")
+    widgets = {model.id: slider}
+    assert guard.screen(doc, [_change(model, "value", 0.3)], widgets)[1] == []
+    slider.disabled = True
+    kept, refused = guard.screen(doc, [_change(model, "value", 0.3)], widgets)
+    assert kept == [] and "locked" in refused[0].why

@@ -826,8 +826,9 @@ class LabPage(Sectioned):
         with ``guide``, the guided path through the presets above it."""
         main = on_page(self.section("page"))
         sync = self._sync(location)
-        controls = list(self.controls_by_name().values())
-        notes, card = [sync], None
+        by_name = self.controls_by_name()
+        controls = list(by_name.values())
+        notes, card = [sync, self.teacher_note(by_name)], None
         if guide:
             from .guide import GuidedPath
 

@@ -15,12 +15,12 @@ import urllib.parse
 
 import panel as pn
 
-from deeptricks.ui import page as page_template, section_title, url_sync
+from deeptricks.ui import page as page_template, section_title, teacher, url_sync
 from deeptricks.ui.urlsync import embed_session_args
 from deeptricks.ui.views import View, ViewFooter, on_page, view_template
 
 _OFF = {"0", "false", "no", "off"}
-VIEW_KEYS = ("view", "caption")
+VIEW_KEYS = ("view", "caption", *teacher.KEYS)
 """Keys of a view's link that are about the view itself, not the page's settings."""
 
 
@@ -99,6 +99,11 @@ class Sectioned:
         in a view costs what that view's figures cost."""
         return self.alone is None or self.alone == name
 
+    def teacher_note(self, controls: dict) -> pn.pane.Alert:
+        """Apply the link's ``hide=`` and ``lock=`` (:mod:`deeptricks.ui.teacher`) to ``controls``;
+        the alert lists names the page does not have."""
+        return teacher.note(controls, self.URL_PARAMS, hide=query_value("hide"), lock=query_value("lock"))
+
     def page_notes(self) -> list:
         """Notes above the main area besides the link's (none by default)."""
         return []
@@ -126,8 +131,9 @@ class Sectioned:
             self._sections[v.name] = title
             objects = [title, *on_page(self.section(v.name))]
             (main if v.first_screen else later).extend(objects)
-        sidebar = list(self.controls_by_name().values())
-        notes = [sync, *self.page_notes()]
+        controls = self.controls_by_name()
+        sidebar = list(controls.values())
+        notes = [sync, self.teacher_note(controls), *self.page_notes()]
         card = None
         if guide and self.PATH:
             from .guide import GuidedPath
@@ -166,6 +172,7 @@ class Sectioned:
         self.alone = name
         self.prepare_view(name)
         controls = self.controls_by_name()
+        teacher = self.teacher_note(controls)
         self._view_controls = {c: controls[c] for c in v.controls}
         shown = list(self._view_controls.values())
         tag = f"{self.SLUG}-{name}".replace("_", "-")
@@ -181,8 +188,8 @@ class Sectioned:
 
             follow()
             self.state.param.watch(follow, list(self.URL_PARAMS))
-        return view_template(v, shown, self.section(name), footer=footer, notes=[sync, *self.page_notes()],
-                             name=tag)
+        return view_template(v, shown, self.section(name), footer=footer,
+                             notes=[sync, teacher, *self.page_notes()], name=tag)
 
     def prepare_view(self, name: str) -> None:
         """Adjust figures for view ``name`` alone before it is assembled (compact sizes);

@@ -108,6 +108,9 @@ def check_value(model, widget, attr: str, value: Any) -> str | None:
     Panel ``widget`` it shows (if known) adds its own type (an integer slider) and checks."""
     from bokeh.models import AbstractSlider
 
+    if widget is not None and getattr(widget, "disabled", False) and attr in ("value", "value_throttled", "active"):
+        return "its control is locked"                 # e.g. a teacher's link: lock=...
+
     def finite_number(v) -> bool:
         return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
