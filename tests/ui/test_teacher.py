@@ -92,3 +92,10 @@ def test_every_lesson_link_in_the_embedding_guide_names_real_controls():
         notes = teacher.apply(page_cls().controls_by_name(), module.URL_PARAMS,
                               hide=query.get("hide"), lock=query.get("lock"))
         assert notes == [], (slug, q, notes)
+
+
+def test_the_lab_with_its_guided_path_still_names_a_misspelt_control(monkeypatch):
+    _link(monkeypatch, hide="depht")
+    layout = LabPage().layout()
+    alerts = [a for a in layout.select(pn.pane.Alert) if a.name == "teacher-link-note"]
+    assert alerts and alerts[0].visible and "`depht`" in alerts[0].object

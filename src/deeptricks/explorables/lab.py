@@ -9,8 +9,8 @@ Training never blocks the page for long: while it runs, a periodic callback
 (every ``TICK_MS``) trains as many steps as fit in a time budget, then pushes
 one batched update (new curve points streamed, the decision boundary redrawn,
 the slower per-layer views every few ticks), unless the browser has not drawn
-the last one yet (:mod:`deeptricks.ui.pacing`): then the tick only trains. Pause stops the callback, Step
-trains one step, Reset rebuilds the nets. Changing any data, network or
+the last one yet (:mod:`deeptricks.ui.pacing`): then the tick only trains.
+Pause stops the callback, Step trains one step, Reset rebuilds the nets. Changing any data, network or
 training control rebuilds the nets from the new settings; if training was
 running it goes on running with the fresh nets, so a learner can sweep a
 slider and watch each setting train from scratch.
@@ -833,7 +833,7 @@ class LabPage(Sectioned):
             from .guide import GuidedPath
 
             self.guide = GuidedPath(self, self.PATH, location=location)
-            card, notes = self.guide.card, [sync, self.guide.sync]
+            card, notes = self.guide.card, [*notes, self.guide.sync]
         return page_template(TITLE, INTRO, controls, main, later=self._inside(), notes=notes, name="lab",
                              guide=card, more=self.MORE)
 

@@ -172,7 +172,7 @@ class Sectioned:
         self.alone = name
         self.prepare_view(name)
         controls = self.controls_by_name()
-        teacher = self.teacher_note(controls)
+        teacher_alert = self.teacher_note(controls)
         self._view_controls = {c: controls[c] for c in v.controls}
         shown = list(self._view_controls.values())
         tag = f"{self.SLUG}-{name}".replace("_", "-")
@@ -189,7 +189,7 @@ class Sectioned:
             follow()
             self.state.param.watch(follow, list(self.URL_PARAMS))
         return view_template(v, shown, self.section(name), footer=footer,
-                             notes=[sync, teacher, *self.page_notes()], name=tag)
+                             notes=[sync, teacher_alert, *self.page_notes()], name=tag)
 
     def prepare_view(self, name: str) -> None:
         """Adjust figures for view ``name`` alone before it is assembled (compact sizes);

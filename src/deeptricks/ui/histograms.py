@@ -116,9 +116,7 @@ class HistogramGrid(Viewer):
         self.baseline_source = ColumnDataSource({"x0": [], "x1": [], "y": []}, name=f"{name}-baselines")
         self.figure.segment("x0", "y", "x1", "y", source=self.baseline_source, line_color=theme.AXIS,
                             line_width=1, name=f"{name}-baseline-lines")
-        blank = 2 * self.n_panels                  # see _plan: the label source keeps one length
-        self.label_source = ColumnDataSource({"x": [0.0] * blank, "y": [-1.0] * blank, "text": [""] * blank,
-                                              "color": [theme.MUTED] * blank, "align": ["left"] * blank},
+        self.label_source = ColumnDataSource(self._pad_labels({c: [] for c in _TEXT_COLUMNS}, 0.0),
                                              name=f"{name}-labels")
         self.figure.text("x", "y", text="text", source=self.label_source, text_color="color",
                          text_align="align", text_baseline="top", text_font=value(theme.FONT),
@@ -346,17 +344,7 @@ class HistogramGrid(Viewer):
             texts["text"] += [label, note]
             texts["color"] += [theme.TEXT, theme.WARN if alert else theme.MUTED]
             texts["align"] += ["left", "right"]
-        # The label source keeps one length (two labels per panel, blank ones below the
-        # figure): BokehJS builds a Text glyph's labels asynchronously, and when the
-        # source's length changes while that is under way (a depth change right after
-        # another move) it colours the new labels with the old indices and throws a
-        # RangeError ("Offset is outside the bounds of the DataView").
-        for _ in range(2 * self.n_panels - len(texts["text"])):
-            texts["x"].append(x0)
-            texts["y"].append(-1.0)
-            texts["text"].append("")
-            texts["color"].append(theme.MUTED)
-            texts["align"].append("left")
+        self._pad_labels(texts, x0)
         return {
             "bars": {s: {c: (np.concatenate(v) if v else np.zeros(0)) for c, v in bars[s].items()}
                      for s in self.series},
@@ -364,6 +352,18 @@ class HistogramGrid(Viewer):
             "baselines": {"x0": [x0] * n, "x1": [x1] * n, "y": [float(n - 1 - k) for k in range(n)]},
             "x": (x0, x1), "n": n, "lo_hi": (lo, hi), "per_layer": per_layer, "log": log,
         }
+
+    def _pad_labels(self, texts: dict, x: float) -> dict:
+        """Fill ``texts`` up to two labels per panel with blank ones below the figure, in place.
+
+        The label source keeps one length: BokehJS builds a Text glyph's labels asynchronously,
+        and when the source's length changes while that is under way (a depth change right after
+        another move) it colours the new labels with the old indices and throws a RangeError
+        ("Offset is outside the bounds of the DataView")."""
+        blank = 2 * self.n_panels - len(texts["text"])
+        for column, filler in (("x", x), ("y", -1.0), ("text", ""), ("color", theme.MUTED), ("align", "left")):
+            texts[column].extend([filler] * blank)
+        return texts
 
     def _apply(self, plan: dict) -> None:
         """Show a :meth:`_plan` (only the columns that changed reach the browser)."""

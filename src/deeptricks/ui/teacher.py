@@ -19,6 +19,8 @@ from collections.abc import Mapping
 
 import panel as pn
 
+from .layout import note_alert, set_note
+
 KEYS = ("hide", "lock")
 
 
@@ -27,14 +29,6 @@ def parse_names(raw: str | None) -> list[str]:
     if not raw:
         return []
     return list(dict.fromkeys(n.strip() for n in str(raw).split(",") if n.strip()))[:64]
-
-
-def _widgets(control) -> list:
-    """The widgets inside a sidebar control (a widget, or a column holding a label and a widget)."""
-    if isinstance(control, pn.widgets.Widget):
-        return [control]
-    select = getattr(control, "select", None)
-    return list(select(pn.widgets.Widget)) if select is not None else []
 
 
 def apply(controls: Mapping[str, object], url_params: Mapping[str, str], *, hide: str | None,
@@ -55,7 +49,7 @@ def apply(controls: Mapping[str, object], url_params: Mapping[str, str], *, hide
             if what == "hide":
                 control.visible = False
             else:
-                for w in _widgets(control):
+                for w in control.select(pn.widgets.Widget):     # the widget, or those of a column
                     w.disabled = True
         if unknown:
             known = ", ".join(url_params[n] for n in controls if n in url_params)
@@ -67,8 +61,6 @@ def apply(controls: Mapping[str, object], url_params: Mapping[str, str], *, hide
 def note(controls: Mapping[str, object], url_params: Mapping[str, str], *, hide: str | None,
          lock: str | None) -> pn.pane.Alert:
     """:func:`apply`, and an alert above the page with its notes (hidden when there are none)."""
-    from .layout import note_alert, set_note
-
     alert = note_alert("teacher-link-note")
     set_note(alert, "\n\n".join(apply(controls, url_params, hide=hide, lock=lock)))
     return alert
