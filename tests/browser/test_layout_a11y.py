@@ -120,7 +120,9 @@ def test_the_first_screen_shows_the_step_card_the_first_figure_and_its_control(s
             for slug in FIRST_SCREEN:
                 page.goto(server.urls[slug])
                 wait_idle(page)
-                boxes = first_screen_boxes(page, slug)
+                # the card is a JSComponent: its ES module may render after the document is idle
+                boxes = wait_for(lambda: (b := first_screen_boxes(page, slug))["card"] and b,
+                                 f"{slug}'s step card drawn")
                 card, figure, control = boxes["card"], boxes["figure"], boxes["control"]
                 assert card and figure and control, (slug, width, boxes)
                 if width == 1280:
