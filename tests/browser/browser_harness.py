@@ -256,10 +256,16 @@ JS_FIRST_RENDER = "() => window.Bokeh !== undefined && Bokeh.documents.length > 
 
 # The whole page drawn: the first render done, no section still waiting to be sent (the pages
 # send what is below the first screen once that is drawn: ui.layout.page's `later`), and every
-# element of the document has a view that finished drawing. (A plot's hidden toolbar has no view.)
+# element reachable from the document's roots has a view that finished drawing. (A plot's hidden
+# toolbar has no view.) Reachable, not `all_models`: BokehJS 3.10 drops a model that an update
+# made unreachable only at its next sweep, up to 30 s later (Document's `recompute_timeout`), and
+# such a model never gets a view; the lab's curves, moved between columns, leave one behind.
 JS_IDLE = """() => {
   if (!(""" + JS_FIRST_RENDER + """)()) return false;
-  const elements = [...Bokeh.documents[0].all_models].filter(
+  const doc = Bokeh.documents[0];
+  const reachable = new Set();
+  for (const root of doc.roots()) for (const m of root.references()) reachable.add(m);
+  const elements = [...reachable].filter(
     (m) => "css_classes" in m.properties && "visible" in m.properties && m.type != "Toolbar");
   if (elements.some((m) => m.css_classes.includes("dt-pending"))) return false;
   const views = new Map([...Bokeh.index.query(() => true)].map((v) => [v.model, v]));
@@ -276,7 +282,7 @@ def wait_first_render(page, timeout: float = 30_000) -> None:
 def wait_idle(page, timeout: float = 30_000) -> None:
     """Wait until the whole page is drawn: the first render and every section sent after it
     (ms timeout)."""
-    page.wait_for_function(JS_IDLE, timeout=timeout)
+    page.wait_for_function(JS_IDLE, timeout=timeout, polling=100)
 
 
 def source_data(page, name: str) -> dict[str, list]:
