@@ -18,7 +18,7 @@ from deeptricks.core import (ACTIVATIONS, DATASETS, INITS, NORMS, OPTIMIZERS, SG
                              LayerNorm, Linear, MSELoss, NetConfig, ReLU, Residual, Sequential, Sigmoid,
                              SoftmaxCrossEntropy, Tanh, Trainer, accuracy, activation, build_net, check_layer,
                              histogram, layer_stats, make_dataset, make_optimizer, numerical_gradient, rel_error,
-                             softmax)
+                             softmax, corrupt_labels, expected_shift, variance_shift)
 from deeptricks.core.module import CallOrderError
 
 BAD_NUMBERS = [math.nan, math.inf, -math.inf, "0.5", None, True, [0.2], np.array([0.2, 0.3])]
@@ -168,6 +168,19 @@ CASES = [
       for v in [-3, 1.5, None, "0", True]],
     *[(f"build_net(residual={v!r})", (lambda v=v: build_net(residual=v)), r"residual must be True or False")
       for v in ["yes", 1, None]],
+    *[(f"build_net(dropout_at={v!r})", (lambda v=v: build_net(dropout_at=v)), r"dropout_at must be one of \('every', 'last'\)")
+      for v in ["first", None, 1]],
+    *[(f"expected_shift(p={v!r})", (lambda v=v: expected_shift(v)), r"p \(dropout rate\) must be a number in \[0\.0, 1\.0\)")
+      for v in [1.0, -0.1, math.nan, "0.5", None]],
+    *[(f"expected_shift(var={v!r})", (lambda v=v: expected_shift(0.5, 0.0, v)), r"var must be a number in \(0\.0, inf\]")
+      for v in [0.0, -1.0, math.nan]],
+    ("expected_shift(mean=inf)", lambda: expected_shift(0.5, math.inf), r"mean must be a finite number"),
+    *[(f"corrupt_labels(fraction={v!r})", (lambda v=v: corrupt_labels(make_dataset(n_train=4, n_test=4), v)),
+       r"fraction must be a number in \[0\.0, 1\.0\]") for v in [-0.1, 1.5, math.nan, "0.5", None]],
+    ("corrupt_labels(seed=-1)", lambda: corrupt_labels(make_dataset(n_train=4, n_test=4), 0.5, seed=-1),
+     r"seed must be an integer in \[0, inf\]"),
+    ("variance_shift(net=Linear)", lambda: variance_shift(lin(), np.ones((3, 4))), r"net must be a DeepNet"),
+    ("variance_shift(X wrong width)", lambda: variance_shift(net(norm="batch"), np.ones((3, 5))), r"features"),
     ("build_net(stem='yes')", lambda: build_net(stem="yes"), r"stem must be True or False"),
     ("build_net needs a stem", lambda: build_net(width=4, in_features=2, stem=False),
      r"in_features \(2\) differs from width \(4\): a stem is needed"),
@@ -300,7 +313,7 @@ def test_bad_argument_is_rejected_naming_it(call, match):
 def test_every_public_callable_has_a_row():
     """The table covers every class and function ``deeptricks.core`` exports."""
     ids = " ".join(c[0] for c in CASES)
-    constants = {"ACTIVATIONS", "DATASETS", "INITS", "NORMS", "OPTIMIZERS"}
+    constants = {"ACTIVATIONS", "DATASETS", "DROPOUT_AT", "INITS", "NORMS", "OPTIMIZERS"}
     # classes used only as results or bases: Dataset/Histogram/LayerStats are returned, Layer and
     # Optimizer are bases (Layer.train is covered), DeepNet is made by build_net.
     not_called = {"Dataset", "Histogram", "LayerStats", "Layer", "Optimizer", "DeepNet"}

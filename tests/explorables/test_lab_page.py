@@ -218,3 +218,46 @@ def test_ticks_train_on_while_the_browser_draws_and_the_next_update_sends_every_
     pg._tick()
     assert pg.pacer.seq == sent + 1
     assert n_points(pg.loss, "train") == 1 + pg.session.step_count // 10   # every point, none lost
+
+
+def test_the_variance_shift_readout_follows_the_placement_of_dropout():
+    """A link to the variance-shift preset with a short run: after pausing, the chart has A's
+    shift per batch-norm block and B's, and the sentence quotes the largest and the accuracy."""
+    loc = FakeLocation(search="?preset=variance-shift&depth=3&b_depth=3&width=16&n=60")
+    pg = LabPage()
+    pg.layout(location=loc)
+    s = pg.state
+    assert (s.dropout_at, s.b_dropout_at, s.compare) == ("every", "last", True)
+    assert urllib.parse.parse_qs(loc.search.lstrip("?"))["b_drop_at"] == ["last"]
+    pg.pause()
+    assert len(pg.shift.sources["A"].data["y"]) == 0 and "once the nets have trained" in pg.shift_text.object
+    pg.session.run(150)
+    pg.pause()
+    a, b = (np.asarray(pg.shift.sources[k].data["y"]) for k in "AB")
+    assert len(a) == len(b) == 3
+    assert a[1] > 1.9 and a[2] > 1.9                        # dropout 0.5 before blocks 2 and 3
+    assert np.all(b < 1.2)                                 # B drops only after the last batch norm
+    text = pg.shift_text.object
+    assert "At step 150." in text and "largest shift" in text and "test accuracy" in text
+    s.b_norm = "none"                                      # B without batch norm: nothing to measure
+    pg.session.run(20)
+    pg.pause()
+    assert len(pg.shift.sources["B"].data["y"]) == 0 and "no batch norm" in pg.shift_text.object
+
+
+def test_the_sweep_trains_net_a_at_each_fraction_and_draws_both_curves(monkeypatch):
+    import functools
+
+    from deeptricks.explorables import lab
+    monkeypatch.setattr(lab, "CorruptionSweep", functools.partial(lab.CorruptionSweep, steps=60))
+    pg = LabPage(LabState(depth=2, width=32, n_train=60))
+    pg.layout()
+    assert len(pg.sweep_acc.sources["train"].data["x"]) == 0 and pg.sweep_acc.empty_note.visible
+    pg.sweep_button.clicks += 1                     # outside a server the sweep runs to the end
+    xs = list(pg.sweep_acc.sources["train"].data["x"])
+    assert xs == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    test = np.asarray(pg.sweep_acc.sources["test"].data["y"])
+    assert test[0] > test[-1] + 0.2                    # true labels against random ones
+    assert len(pg.sweep_steps.sources["steps to fit"].data["x"]) == 6
+    text = pg.sweep_text.object
+    assert "The sweep is done." in text and "60 steps each" in text and "at fraction 0," in text

@@ -17,31 +17,34 @@ optim.py            SGD, momentum, Adam
 training.py         ``Trainer``: one step at a time
 datasets.py         seeded toy datasets
 stats.py            fast histograms and per-layer statistics
+variance_shift.py   dropout before BatchNorm: running vs test-time variance
 gradcheck.py        finite-difference gradient checks
 ==================  ==================================================
 """
 
 from .activations import ACTIVATIONS, ReLU, Sigmoid, Tanh, activation
 from .batchnorm import BatchNorm
-from .datasets import DATASETS, Dataset, make_dataset
+from .datasets import DATASETS, Dataset, corrupt_labels, make_dataset
 from .dropout import Dropout
 from .gradcheck import check_layer, numerical_gradient, rel_error
 from .layernorm import LayerNorm
 from .linear import INITS, Linear
 from .losses import MSELoss, SoftmaxCrossEntropy, accuracy, softmax
 from .module import Layer
-from .nets import NORMS, DeepNet, NetConfig, build_net
+from .nets import DROPOUT_AT, NORMS, DeepNet, NetConfig, build_net
 from .optim import OPTIMIZERS, SGD, Adam, Optimizer, make_optimizer
 from .residual import Residual
 from .sequential import Sequential
 from .stats import Histogram, LayerStats, histogram, layer_stats
 from .training import Trainer
+from .variance_shift import expected_shift, variance_shift
 
 __all__ = [
-    "ACTIVATIONS", "DATASETS", "INITS", "NORMS", "OPTIMIZERS",
+    "ACTIVATIONS", "DATASETS", "DROPOUT_AT", "INITS", "NORMS", "OPTIMIZERS",
     "Adam", "BatchNorm", "Dataset", "DeepNet", "Dropout", "Histogram", "Layer", "LayerNorm",
     "LayerStats", "Linear", "MSELoss", "NetConfig", "Optimizer", "ReLU", "Residual", "SGD",
     "Sequential", "Sigmoid", "SoftmaxCrossEntropy", "Tanh", "Trainer",
-    "accuracy", "activation", "build_net", "check_layer", "histogram", "layer_stats",
+    "accuracy", "activation", "build_net", "check_layer", "corrupt_labels", "histogram", "layer_stats",
     "make_dataset", "make_optimizer", "numerical_gradient", "rel_error", "softmax",
+    "expected_shift", "variance_shift",
 ]

@@ -115,3 +115,25 @@ def make_dataset(name: str = "moons", *, n_train: int | None = None, n_test: int
     Xtr, ytr = draw(n_train)
     Xte, yte = draw(n_test)
     return Dataset(name, Xtr, ytr, Xte, yte)
+
+
+def corrupt_labels(data: Dataset, fraction: float, *, seed: int = 0) -> Dataset:
+    """Replace a ``fraction`` of the training labels by random ones (Zhang et al., 2017).
+
+    ``round(fraction · n_train)`` training points, chosen at random, get a label
+    drawn uniformly from the classes (so about ``1/n_classes`` of them keep
+    their true label by chance); at ``fraction = 1`` no training label says
+    anything about its point. The test labels stay true. Seeded: the same
+    fraction and seed corrupt the same points, and a larger fraction corrupts
+    those points and more.
+    """
+    fraction = check_number(fraction, "fraction", low=0.0, high=1.0)
+    check_int(seed, "seed", low=0)
+    n = len(data.y_train)
+    rng = np.random.default_rng([seed, 97])
+    order = rng.permutation(n)                         # the first k of this order are corrupted
+    random_labels = rng.integers(0, data.n_classes, n)
+    k = int(round(fraction * n))
+    y = data.y_train.copy()
+    y[order[:k]] = random_labels[order[:k]]
+    return Dataset(data.name, data.X_train, y, data.X_test, data.y_test, data.n_classes)

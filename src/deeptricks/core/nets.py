@@ -5,7 +5,10 @@ Block ``k`` maps the width-``D`` signal ``x_k`` to ``x_{k+1}``::
     plain block      x_{k+1} =       Dropout(Act(Linear(Norm(x_k))))
     residual block   x_{k+1} = x_k + Dropout(Act(Linear(Norm(x_k))))      (pre-norm)
 
-``Norm`` is BatchNorm, LayerNorm or nothing. A net is::
+``Norm`` is BatchNorm, LayerNorm or nothing. ``dropout_at`` says which blocks drop:
+``"every"`` block (so with BatchNorm, each later block normalizes what the one
+before it dropped: dropout *before* BatchNorm), or only the ``"last"`` one, after
+the last BatchNorm (Li et al., 2019; see ``variance_shift.py``). A net is::
 
     stem:  Linear(in_features → width)          only when in_features ≠ width (or stem=True)
     depth blocks as above
@@ -32,6 +35,7 @@ from .residual import Residual
 from .sequential import Sequential
 
 NORMS = ("none", "batch", "layer")
+DROPOUT_AT = ("every", "last")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class NetConfig:
     norm: str = "none"
     residual: bool = False
     dropout: float = 0.0
+    dropout_at: str = "every"
     activation: str = "relu"
     init: str = "he"
     gain: float = 1.0
@@ -64,6 +69,8 @@ class NetConfig:
             raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}; got {self.activation!r}")
         if self.init not in INITS:
             raise ValueError(f"init must be one of {INITS}; got {self.init!r}")
+        if self.dropout_at not in DROPOUT_AT:
+            raise ValueError(f"dropout_at must be one of {DROPOUT_AT}; got {self.dropout_at!r}")
         check_bool(self.residual, "residual")
         if self.stem is not None:
             check_bool(self.stem, "stem")
@@ -97,7 +104,7 @@ class DeepNet(Sequential):
     _cache = (*Sequential._cache, "_input")
 
     def __init__(self, config: NetConfig, dtype=np.float64):
-        c = config
+        c = self.config = config
         weights_rng, dropout_seq = np.random.SeedSequence(c.seed).spawn(2)
         wrng = np.random.default_rng(weights_rng)
         drngs = [np.random.default_rng(s) for s in dropout_seq.spawn(max(c.depth, 1))]
@@ -115,7 +122,7 @@ class DeepNet(Sequential):
         for k in range(c.depth):
             norm = make_norm(c.norm, c.width, dtype)
             lin = Linear(c.width, c.width, init=c.init, gain=c.gain, rng=wrng, dtype=dtype)
-            drop = Dropout(c.dropout, rng=drngs[k])
+            drop = Dropout(c.dropout if self._drops(k) else 0.0, rng=drngs[k])
             path = Sequential(*([norm] if norm else []), lin, activation(c.activation), drop)
             block = Residual(path) if c.residual else path
             self.paths.append(path)
@@ -129,7 +136,6 @@ class DeepNet(Sequential):
             self.head = Linear(c.width, c.out_features, init="xavier", rng=wrng, dtype=dtype)
             layers.append(self.head)
         super().__init__(*layers)
-        self.config = config
         self._first_block = 1 if self.stem is not None else 0
 
     # -- views on the last forward / backward pass ------------------------
@@ -154,9 +160,14 @@ class DeepNet(Sequential):
         return self.grad_outputs[i - 1:i - 1 + len(self.blocks)] if i > 0 else (
             [self.grad_input] + self.grad_outputs[:len(self.blocks) - 1])
 
+    def _drops(self, k: int) -> bool:
+        """Whether block ``k`` has dropout (every block, or only the last)."""
+        return self.config.dropout_at == "every" or k == self.config.depth - 1
+
     def set_dropout(self, p: float) -> None:
-        for d in self.dropouts:
-            d.set_p(p)
+        """Set the rate of every block that drops (see ``dropout_at``)."""
+        for k, d in enumerate(self.dropouts):
+            d.set_p(p if self._drops(k) else 0.0)
 
     def forward(self, x):
         self._input = x
@@ -168,10 +179,12 @@ class DeepNet(Sequential):
 
 def build_net(depth: int = 10, width: int = 256, *, in_features: int | None = None,
               out_features: int | None = None, norm: str = "none", residual: bool = False,
-              dropout: float = 0.0, activation: str = "relu", init: str = "he", gain: float = 1.0,
-              seed: int = 0, stem: bool | None = None, dtype=np.float64) -> DeepNet:
+              dropout: float = 0.0, dropout_at: str = "every", activation: str = "relu",
+              init: str = "he", gain: float = 1.0, seed: int = 0, stem: bool | None = None,
+              dtype=np.float64) -> DeepNet:
     """Build a :class:`DeepNet`; see :class:`NetConfig` for the arguments."""
     cfg = NetConfig(depth=depth, width=width, in_features=in_features, out_features=out_features,
-                    norm=norm, residual=residual, dropout=dropout, activation=activation, init=init,
+                    norm=norm, residual=residual, dropout=dropout, dropout_at=dropout_at,
+                    activation=activation, init=init,
                     gain=gain, seed=seed, stem=stem)
     return DeepNet(cfg, dtype=dtype)

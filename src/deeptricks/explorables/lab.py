@@ -28,7 +28,7 @@ import param
 from bokeh.core.properties import value
 from bokeh.models import ColorBar, Span
 
-from deeptricks.core import DATASETS, NORMS, OPTIMIZERS
+from deeptricks.core import DATASETS, DROPOUT_AT, NORMS, OPTIMIZERS
 from deeptricks.ui import (HistogramGrid, LayerLineChart, LiveMarkdown, choice_slider, control_label, note_alert,
                            page as page_template, section_title, set_note, theme, url_sync)
 from deeptricks.ui.a11y import RadioButtonGroup
@@ -40,9 +40,9 @@ from . import paths
 from .base import Coalesced, caption
 from .sections import FOCUS_CSS, Sectioned
 from .state import ExplorableState
-from .lab_model import (ACTIVATION_NAMES, BATCH_SIZES, LEARNING_RATES, MAX_DEPTH, MAX_WIDTH, PRESETS, LabSession,
-                        RunConfig, SpeedMeter)
-from .lab_views import (A_COLOR, B_COLOR, CURVE_NOTE, WINDOW_NOTE, BatchCurveChart, BoundaryView, grad_chart,
+from .lab_model import (ACTIVATION_NAMES, BATCH_SIZES, LEARNING_RATES, MAX_DEPTH, MAX_WIDTH, PRESETS,
+                        OFF_PATH, SWEEP_FRACTIONS, SWEEP_STEPS, CorruptionSweep, LabSession, RunConfig, SpeedMeter)
+from .lab_views import (A_COLOR, B_COLOR, CURVE_NOTE, SHIFT_NOTE, SWEEP_NOTE, WINDOW_NOTE, BatchCurveChart, BoundaryView, grad_chart,
                         half, pair, percentile_chart, title_html)
 
 TITLE = "The lab: train a network"
@@ -67,12 +67,16 @@ SLOW_EVERY = 5            # per-layer histograms and gradient profile: every 5th
 LESION_EVERY = 20         # "delete one block": every 20th tick while training, if cheap
 BOUNDARY_COST = 0.015     # redraw the boundary every other tick (or less) when it costs more
 N_HIST = 6                # histogram panels per net
+SWEEP_LABEL = f"Sweep the fraction: {len(SWEEP_FRACTIONS)} runs of {SWEEP_STEPS:,} steps"
 
 PRESET_OPTIONS = {"(none: your own settings)": "none",
                   **{f"{i}. {p.title}": k for i, (k, p) in enumerate(PRESETS.items(), 1)}}
-_CONFIG_PARAMS = ("dataset", "noise", "n_train", "shuffle_labels", "depth", "width", "activation",
-                  "norm", "residual", "dropout", "gain", "optimizer", "lr", "batch_size", "seed")
-_B_PARAMS = ("b_depth", "b_norm", "b_residual", "b_dropout")
+_CONFIG_PARAMS = ("dataset", "noise", "n_train", "shuffle_labels", "corrupt", "depth", "width", "activation",
+                  "norm", "residual", "dropout", "dropout_at", "gain", "optimizer", "lr", "batch_size", "seed")
+_B_PARAMS = ("b_depth", "b_norm", "b_residual", "b_dropout", "b_dropout_at")
+_DROPOUT_AT_DOC = ("every: each block drops part of its output, so the next block's batch norm "
+                   "normalizes dropped-out values (dropout before batch norm). last: only the last "
+                   "block drops, after the last batch norm.")
 
 
 class LabState(ExplorableState):
@@ -87,12 +91,16 @@ class LabState(ExplorableState):
                             doc="Size of the training set (the test set has 400 points; 500 for noisy).")
     shuffle_labels = param.Boolean(False, label="Shuffle the training labels",
                                    doc="Give the training points random labels (test labels stay true).")
+    corrupt = param.Number(0.0, bounds=(0.0, 1.0), step=0.05, label="Corrupted labels",
+                           doc="The fraction of training labels replaced by random ones (test labels stay true).")
     depth = param.Integer(6, bounds=(1, MAX_DEPTH), label="Depth (blocks)")
     width = param.Integer(32, bounds=(4, MAX_WIDTH), label="Width (units per block)")
     activation = param.Selector(default="relu", objects=list(ACTIVATION_NAMES), label="Activation")
     norm = param.Selector(default="batch", objects=list(NORMS), label="Normalization")
     residual = param.Boolean(False, label="Residual connections")
     dropout = param.Number(0.1, bounds=(0.0, 0.9), step=0.05, label="Dropout rate")
+    dropout_at = param.Selector(default="every", objects=list(DROPOUT_AT), label="Dropout in blocks",
+                                doc=_DROPOUT_AT_DOC)
     gain = param.Number(1.0, bounds=(0.1, 3.0), step=0.05, label="Init gain (× He)",
                         doc="Multiplies every block's initial weights; 1 is He initialisation.")
     optimizer = param.Selector(default="adam", objects=list(OPTIMIZERS), label="Optimizer")
@@ -105,6 +113,8 @@ class LabState(ExplorableState):
     b_norm = param.Selector(default="none", objects=list(NORMS), label="B: normalization")
     b_residual = param.Boolean(False, label="B: residual connections")
     b_dropout = param.Number(0.1, bounds=(0.0, 0.9), step=0.05, label="B: dropout rate")
+    b_dropout_at = param.Selector(default="every", objects=list(DROPOUT_AT), label="B: dropout in blocks",
+                                  doc=_DROPOUT_AT_DOC)
     layer = param.Integer(1, bounds=(1, MAX_DEPTH), label="Layer to follow",
                           doc="The block whose pre-activations the percentile chart follows.")
 
@@ -119,7 +129,7 @@ class LabState(ExplorableState):
         if not self.compare:
             return None
         return self.config_a().replace(depth=self.b_depth, norm=self.b_norm, residual=self.b_residual,
-                                       dropout=self.b_dropout)
+                                       dropout=self.b_dropout, dropout_at=self.b_dropout_at)
 
     def preset_values(self, key: str) -> dict:
         """The parameter values preset ``key`` sets."""
@@ -128,7 +138,8 @@ class LabState(ExplorableState):
         values = {k: getattr(a, k) for k in _CONFIG_PARAMS}
         values["compare"] = b is not None
         if b is not None:
-            values.update(b_depth=b.depth, b_norm=b.norm, b_residual=b.residual, b_dropout=b.dropout)
+            values.update(b_depth=b.depth, b_norm=b.norm, b_residual=b.residual, b_dropout=b.dropout,
+                          b_dropout_at=b.dropout_at)
         values["layer"] = p.layer
         return values
 
@@ -151,11 +162,11 @@ class LabState(ExplorableState):
 
 
 URL_PARAMS = {"preset": "preset", "dataset": "data", "noise": "noise", "n_train": "n",
-              "shuffle_labels": "shuffle", "depth": "depth", "width": "width", "activation": "act",
-              "norm": "norm", "residual": "res", "dropout": "drop", "gain": "gain", "optimizer": "opt",
+              "shuffle_labels": "shuffle", "corrupt": "corrupt", "depth": "depth", "width": "width", "activation": "act",
+              "norm": "norm", "residual": "res", "dropout": "drop", "dropout_at": "drop_at", "gain": "gain", "optimizer": "opt",
               "lr": "lr", "batch_size": "batch", "seed": "seed", "compare": "compare",
               "b_depth": "b_depth", "b_norm": "b_norm", "b_residual": "b_res", "b_dropout": "b_drop",
-              "layer": "layer"}
+              "b_dropout_at": "b_drop_at", "layer": "layer"}
 
 
 # --------------------------------------------------------------------------- the page
@@ -200,7 +211,11 @@ class LabPage(Sectioned):
         self.guide = None
         # the guided path marks the heading of the figure a step is about (see Sectioned.highlight)
         self._sections = {"ensemble": section_title("Delete one block", name="lab-lesion-title",
-                                                    stylesheets=(FOCUS_CSS,))}
+                                                    stylesheets=(FOCUS_CSS,)),
+                          "variance-shift": section_title("Dropout before batch norm: the variance shift",
+                                                          name="lab-shift-title", stylesheets=(FOCUS_CSS,)),
+                          "label-corruption": section_title("Random labels, memorised",
+                                                            name="lab-sweep-title", stylesheets=(FOCUS_CSS,))}
         self._generation = None
         self.first_boundary_at: float | None = None   # perf_counter of the first redraw after Start
         self._started_at: float | None = None
@@ -255,6 +270,29 @@ class LabPage(Sectioned):
         for span in self.lesion_full:
             self.lesion.figure.add_layout(span)
         self.lesion_text = LiveMarkdown("lab-lesion-text", margin=(0, 8))
+        self.shift = LayerLineChart(("A", "B"), name="lab-shift", title="Running ÷ test-time variance per batch norm",
+                                    x_label="block", y_label="variance shift (×)", log_y=True, log_floor=0.8,
+                                    height=240, colors=(A_COLOR, B_COLOR), empty_text=SHIFT_NOTE)
+        self.shift_text = LiveMarkdown("lab-shift-text", margin=(0, 8))
+
+        # the label-corruption sweep: net A's settings trained afresh at each fraction of random labels
+        self.sweep = None
+        self._sweep_periodic = None
+        self.sweep_button = w.Button(label=SWEEP_LABEL, width=330)
+        self.sweep_button.on_click(lambda e: self.toggle_sweep())
+        self.sweep_acc = LayerLineChart(("train", "test"), name="lab-sweep-acc",
+                                        title="Accuracy after training, against the fraction of random labels",
+                                        x_label="fraction of training labels made random", y_label="accuracy",
+                                        y_range=(0.0, 1.04), height=240, colors=(theme.TRAIN, theme.TEST),
+                                        empty_text=SWEEP_NOTE)
+        self.sweep_steps = LayerLineChart(("steps to fit",), name="lab-sweep-steps",
+                                          title="Steps until every training label is fitted",
+                                          x_label="fraction of training labels made random", y_label="steps",
+                                          height=220, colors=(theme.TRAIN,), empty_text=SWEEP_NOTE)
+        for chart in (self.sweep_acc, self.sweep_steps):
+            chart.figure.xaxis.ticker.min_interval = 0.1
+            chart.x_pad = 0.05
+        self.sweep_text = LiveMarkdown("lab-sweep-text", margin=(0, 8))
 
         # A's halves; _build_b adds B's (to these lists and to the pairs that show them)
         self.boundary_halves = [half(self.boundaries[0].pane, title_pane=self.boundary_titles[0])]
@@ -365,6 +403,76 @@ class LabPage(Sectioned):
         self._push(slow=done or self._tick_count % SLOW_EVERY == 0,
                    lesion=done or (self._tick_count % LESION_EVERY == 0 and self._lesion_cost < 0.03))
         self._update_cost = time.perf_counter() - t0
+
+    # -- the label-corruption sweep ------------------------------------------------------
+    def toggle_sweep(self) -> None:
+        """Start a sweep of net A's current settings over SWEEP_FRACTIONS, or stop the one running.
+        Outside a server it runs to the end at once (like the tests' headless runs)."""
+        if self._sweep_running():
+            self._sweep_periodic.stop()
+            self.sweep_button.label = SWEEP_LABEL
+            self._push_sweep(stopped=True)
+            return
+        self.sweep = CorruptionSweep(self.state.config_a())
+        if not self._in_server():
+            while not self.sweep.done:
+                self.sweep.advance()
+            self._push_sweep()
+            return
+        if self._sweep_periodic is None:
+            self._sweep_periodic = pn.state.add_periodic_callback(self._sweep_tick, period=TICK_MS, start=False)
+        self._sweep_periodic.start()
+        self.sweep_button.label = "Stop the sweep"
+        self._push_sweep()
+
+    def _sweep_running(self) -> bool:
+        return self._sweep_periodic is not None and self._sweep_periodic.running
+
+    def _sweep_tick(self) -> None:
+        if self.sweep is None or self.sweep.done or self._viewer_gone():
+            self._sweep_periodic.stop()
+            return
+        finished = self.sweep.advance(TRAIN_BUDGET / (2 if self.session.running else 1))
+        if self.sweep.done:
+            self._sweep_periodic.stop()
+            self.sweep_button.label = SWEEP_LABEL
+        self._sweep_ticks = getattr(self, "_sweep_ticks", 0) + 1
+        if finished or self._sweep_ticks % 5 == 0:
+            self._push_sweep()
+
+    def _push_sweep(self, stopped: bool = False) -> None:
+        sw = self.sweep
+        if sw is None:
+            return
+        pts = sw.points
+        x = [p.fraction for p in pts]
+        with pn.io.hold():
+            self.sweep_acc.update({"train": [p.train_acc for p in pts], "test": [p.test_acc for p in pts]}, x=x)
+            self.sweep_steps.update({"steps to fit": [np.nan if p.steps_to_fit is None else p.steps_to_fit
+                                                      for p in pts]}, x=x)
+            c = sw.config
+            net = f"{c.describe()}, {c.n_train} {c.dataset} points, {sw.steps:,} steps each"
+            done = ""
+            if pts:
+                first, last = pts[0], pts[-1]
+
+                def fit(p):
+                    return f"step {p.steps_to_fit:,}" if p.steps_to_fit is not None else "never"
+
+                train = sorted(100 * p.train_acc for p in pts)
+                done = (f" Training accuracy at the end: {train[0]:.0f}–{train[-1]:.0f}%. Test accuracy: "
+                        f"{100 * first.test_acc:.0f}% at fraction {first.fraction:g}"
+                        + (f", {100 * last.test_acc:.0f}% at {last.fraction:g}" if len(pts) > 1 else "")
+                        + f". Every training label right: {fit(first)} at {first.fraction:g}"
+                        + (f", {fit(last)} at {last.fraction:g}" if len(pts) > 1 else "") + ".")
+            if sw.done:
+                head = "**The sweep is done.**"
+            elif stopped:
+                head = "**Stopped.**"
+            else:
+                f, step = sw.current
+                head = f"**Training at fraction {f:g}: step {step:,} of {sw.steps:,}.**"
+            self.sweep_text.object = f"{head} Net: {net}.{done}"
 
     # -- updates ---------------------------------------------------------------------
     def _reconfigure(self) -> None:
@@ -506,6 +614,7 @@ class LabPage(Sectioned):
             if lesion:
                 t0 = time.perf_counter()
                 self._push_lesion()
+                self._push_shift()
                 self._lesion_cost = time.perf_counter() - t0
             self._push_status()
             self.pacer.sent()
@@ -606,6 +715,34 @@ class LabPage(Sectioned):
         self.lesion.update(values)
         self.lesion_text.object = f"At step {ses.step_count:,}. " + " ".join(lines)
 
+    def _push_shift(self) -> None:
+        """Each net's variance shift per batch-norm block (core.variance_shift), with its test accuracy."""
+        ses = self.session
+        if ses.step_count == 0:           # the running averages still hold their initial 1s
+            self.shift.update({})
+            self.shift_text.object = ("Measured once the nets have trained: before the first step a batch "
+                                      "norm's running variance is its initial 1, not an average of anything.")
+            return
+        values, lines = {}, []
+        for i, r in enumerate(ses.runs):
+            shifts = r.variance_shift()
+            values["AB"[i]] = [v for _, v in shifts]
+            name = f"**{'AB'[i]}**" if ses.compare else "The net"
+            c = r.config
+            if not shifts:
+                lines.append(f"{name} has no batch norm: nothing to measure.")
+                continue
+            worst = max(shifts, key=lambda kv: kv[1])
+            e = r.latest()
+            drops = (f"dropout {c.dropout:g} in every block, so from block 2 on each batch norm sees "
+                     f"dropped-out inputs in training (at least 1/(1−p) = {1 / (1 - c.dropout):.2f}× "
+                     f"the variance)" if c.dropout and c.dropout_at == "every" and c.depth > 1 else
+                     f"dropout {c.dropout:g} only after the last batch norm" if c.dropout else "no dropout")
+            lines.append(f"{name} ({drops}): largest shift {worst[1]:.2f}× (block {worst[0]}), "
+                         f"test accuracy {100 * e.test_acc:.0f}%.")
+        self.shift.update(values)
+        self.shift_text.object = f"At step {ses.step_count:,}. " + " ".join(lines)
+
     def _push_status(self) -> None:
         ses = self.session
         rate = self.meter.rate() if ses.running else 0.0
@@ -662,11 +799,12 @@ class LabPage(Sectioned):
         return f
 
     def first_step(self) -> int:
-        """A link to a preset opens at the preset's step."""
+        """A link to a preset opens at the preset's step; to a preset the path leaves out
+        (``OFF_PATH``), with the path closed, so its card does not speak of another claim."""
         for n, step in enumerate(self.PATH, 1):
             if step.show.get("preset") == self.state.preset:
                 return n
-        return 1
+        return 0 if self.state.preset in OFF_PATH else 1
 
     # -- layout ------------------------------------------------------------------------
     def controls_by_name(self) -> dict:
@@ -698,7 +836,8 @@ class LabPage(Sectioned):
             if s.compare and not len(b_widgets):
                 b_widgets.objects = [
                     slider(s.param.b_depth), w.Select.from_param(s.param.b_norm, sizing_mode="stretch_width"),
-                    w.Checkbox.from_param(s.param.b_residual), slider(s.param.b_dropout)]
+                    w.Checkbox.from_param(s.param.b_residual), slider(s.param.b_dropout),
+                    buttons("B: dropout in blocks", s.param.b_dropout_at)]
             b_widgets.visible = s.compare
 
         s.param.watch(show_b, ["compare"])
@@ -709,12 +848,15 @@ class LabPage(Sectioned):
             "dataset": w.Select.from_param(s.param.dataset, sizing_mode="stretch_width"),
             "noise": slider(s.param.noise), "n_train": slider(s.param.n_train),
             "shuffle_labels": w.Checkbox.from_param(s.param.shuffle_labels),
+            "corrupt": slider(s.param.corrupt),
             "_network": heading("Network"),
             "depth": slider(s.param.depth), "width": slider(s.param.width),
             "activation": buttons("Activation", s.param.activation),
             "norm": buttons("Normalization", s.param.norm),
             "residual": w.Checkbox.from_param(s.param.residual),
-            "dropout": slider(s.param.dropout), "gain": slider(s.param.gain),
+            "dropout": slider(s.param.dropout),
+            "dropout_at": buttons("Dropout in blocks", s.param.dropout_at),
+            "gain": slider(s.param.gain),
             "_training": heading("Training"),
             "optimizer": buttons("Optimizer", s.param.optimizer),
             "lr": choice_slider(s.param.lr, sizing_mode="stretch_width"),
@@ -761,6 +903,10 @@ class LabPage(Sectioned):
         ]
         if name == "ensemble":         # its claim is the lesion chart; the planes' titles give the accuracy
             objects = [o for o in objects if o is not self.curves_slot] + [self.lesion, self.lesion_text]
+        elif name == "variance-shift":     # its claim is the shift chart, beside the curves
+            objects += [self.shift, self.shift_text]
+        elif name == "label-corruption":   # one run at the preset's fraction, and the sweep over all
+            objects += [self.sweep_button, self.sweep_text, self.sweep_acc, self.sweep_steps]
         return [*objects, self.pacer]
 
     def _inside(self) -> list:
@@ -786,6 +932,22 @@ class LabPage(Sectioned):
             caption("After training, remove one block at test time and measure the test accuracy again, "
                     "each block in turn. A residual block x + F(x) becomes x; a plain block is skipped. "
                     "Updated when you pause (and every two seconds while a small net trains)."),
+            self._sections["variance-shift"],
+            self.shift,
+            self.shift_text,
+            caption("Each batch norm divides by the variance it averaged in training. With dropout before "
+                    "it, that variance is larger than what reaches it at test time, where nothing is "
+                    "dropped: 1 means no shift. Set *Dropout in blocks* to *last* to drop only after the "
+                    "last batch norm (Li et al., 2019). Updated with the chart above."),
+            self._sections["label-corruption"],
+            self.sweep_button,
+            self.sweep_text,
+            self.sweep_acc,
+            self.sweep_steps,
+            caption("The sweep trains net A's settings afresh with 0, 20, … 100% of the training labels "
+                    "replaced by random ones. A big enough net fits every training label whatever the "
+                    "fraction, so training accuracy alone says nothing about what it learned: the test "
+                    "accuracy falls towards a coin toss, and fitting takes longer (Zhang et al., 2017)."),
         ]
 
     def _sync(self, location=None):

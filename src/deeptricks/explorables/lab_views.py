@@ -122,6 +122,10 @@ WINDOW_NOTE = "No points yet: this chart adds one for every 10 training steps."
 
 CURVE_NOTE = "No points yet: press Start and the curves grow as the net learns."
 
+SWEEP_NOTE = "No sweep yet: press the button above to train at each fraction."
+
+SHIFT_NOTE = "Nothing measured yet: train a net with batch norm, then pause."
+
 
 class BatchCurveChart(CurveChart):
     """A :class:`CurveChart` that streams many steps of several series in one call.

@@ -248,6 +248,7 @@ class LayerLineChart(_Chart):
         self.log_floor = log_floor
         self.max_decades = float(max_decades)
         self.first_layer = int(first_layer)
+        self.x_pad = 0.5          # the x range reaches this far beyond the first and last point
         self.floor_used: float | None = None
         self.figure.xaxis.ticker.min_interval = 1
 
@@ -306,7 +307,7 @@ class LayerLineChart(_Chart):
         with hold():
             for s, d in datas.items():
                 set_data(self.sources[s], d)
-            _set_range(self.figure.x_range, x0 - 0.5, x1 + 0.5)
+            _set_range(self.figure.x_range, x0 - self.x_pad, x1 + self.x_pad)
             _set_range(self.figure.y_range, *self._padded_y(ylo, yhi))
             self._show_flags(flags)
 
