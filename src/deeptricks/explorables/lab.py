@@ -26,7 +26,7 @@ import numpy as np
 import panel as pn
 import param
 from bokeh.core.properties import value
-from bokeh.models import ColorBar, Span
+from bokeh.models import ColorBar, FixedTicker, Span
 
 from deeptricks.core import DATASETS, DROPOUT_AT, NORMS, OPTIMIZERS
 from deeptricks.ui import (HistogramGrid, LayerLineChart, LiveMarkdown, choice_slider, control_label, note_alert,
@@ -273,6 +273,8 @@ class LabPage(Sectioned):
         self.shift = LayerLineChart(("A", "B"), name="lab-shift", title="Running ÷ test-time variance per batch norm",
                                     x_label="block", y_label="variance shift (×)", log_y=True, log_floor=0.8,
                                     height=240, colors=(A_COLOR, B_COLOR), empty_text=SHIFT_NOTE)
+        # round ratios: on a log axis spanning less than two decades Bokeh labels every mantissa
+        self.shift.figure.yaxis.ticker = FixedTicker(ticks=[1, 2, 5, 10, 20, 50, 100, 200, 500, 1000])
         self.shift_text = LiveMarkdown("lab-shift-text", margin=(0, 8))
 
         # the label-corruption sweep: net A's settings trained afresh at each fraction of random labels
@@ -460,7 +462,9 @@ class LabPage(Sectioned):
                     return f"step {p.steps_to_fit:,}" if p.steps_to_fit is not None else "never"
 
                 train = sorted(100 * p.train_acc for p in pts)
-                done = (f" Training accuracy at the end: {train[0]:.0f}–{train[-1]:.0f}%. Test accuracy: "
+                spread = (f"{train[0]:.0f}% at every fraction" if round(train[0]) == round(train[-1])
+                          else f"{train[0]:.0f}–{train[-1]:.0f}%")
+                done = (f" Training accuracy at the end: {spread}. Test accuracy: "
                         f"{100 * first.test_acc:.0f}% at fraction {first.fraction:g}"
                         + (f", {100 * last.test_acc:.0f}% at {last.fraction:g}" if len(pts) > 1 else "")
                         + f". Every training label right: {fit(first)} at {first.fraction:g}"
