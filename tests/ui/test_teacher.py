@@ -71,6 +71,33 @@ def test_a_view_from_a_teachers_link_and_the_lab(monkeypatch):
     assert all(w.visible and not w.disabled for k, w in sliders.items() if k.startswith("Noise"))
 
 
+def test_controls_drawn_beside_their_figures_are_reached_too(monkeypatch):
+    """The batch-size slider and the mode switch of the batch-norm page, and layer norm's depth and
+    gain sliders, sit beside their figures, not in the sidebar: a link hides and locks them too,
+    on the page and in a view, and the note lists them among the names it knows."""
+    from deeptricks.explorables.batch_norm import BatchNormPage
+    from deeptricks.explorables.layer_norm import LayerNormPage
+
+    def sliders(layout, label):
+        return [w for w in layout.select(pn.widgets.Widget)
+                if isinstance(w, (pn.widgets.IntSlider, pn.widgets.FloatSlider)) and w.label.startswith(label)]
+
+    _link(monkeypatch, hide="batch", lock="mode,warmup")
+    layout = BatchNormPage().layout(guide=False)
+    assert sliders(layout, "Batch size") and not any(w.visible for w in sliders(layout, "Batch size"))
+    assert sliders(layout, "Running-average") and all(w.disabled for w in sliders(layout, "Running-average"))
+    modes = [w for w in layout.select(pn.widgets.RadioButtonGroup) if "eval" in " ".join(map(str, w.options)).lower()]
+    assert modes and all(w.disabled for w in modes)
+
+    _link(monkeypatch, lock="depth", hide="gain,nonsense")
+    view = LayerNormPage().view("depth")
+    assert all(w.disabled for w in sliders(view, "Depth")) and sliders(view, "Depth")
+    gain = [w for w in view.select(pn.widgets.FloatSlider)]
+    assert gain and not any(w.visible for w in gain)
+    note = next(a for a in view.select(pn.pane.Alert) if a.name == "teacher-link-note")
+    assert "`nonsense`" in note.object and "depth" in note.object and "gain" in note.object
+
+
 @pytest.mark.parametrize("key", teacher.KEYS)
 def test_the_full_page_link_of_a_view_drops_the_teachers_keys(key):
     assert key in sections.VIEW_KEYS

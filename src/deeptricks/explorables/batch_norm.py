@@ -459,11 +459,11 @@ class BatchNormPage(Sectioned):
         s = self.state
         w = pn.widgets
         if name == "compare":
-            axis = pn.Column(
+            axis = self.beside("x_axis", pn.Column(
                 control_label("Histogram x axis"),
                 RadioButtonGroup.from_param(s.param.x_axis, options=AXIS_OPTIONS, color="primary",
                                             variant="outline", sizing_mode="stretch_width", max_width=380),
-                sizing_mode="stretch_width", margin=(0, 0, 4, 0))
+                sizing_mode="stretch_width", margin=(0, 0, 4, 0)))
             return [
                 PageOnly(caption(
                     "Each row is one layer: every value its weights receive over the whole batch, and "
@@ -492,7 +492,8 @@ class BatchNormPage(Sectioned):
                     "BatchNorm layer in 20 random batches; each dot is its normalized value in one of "
                     "them, each black dash the value with the whole data set's statistics. **Try:** "
                     "shrink the batch to 2, then to 1.")),
-                w.IntSlider.from_param(s.param.batch, sizing_mode="stretch_width", max_width=520),
+                self.beside("batch", w.IntSlider.from_param(s.param.batch, sizing_mode="stretch_width",
+                                                            max_width=520)),
                 self.batch_note,
                 pn.FlexBox(pn.Column(self.one_fig, sizing_mode="stretch_width", styles={"flex": "3 1 320px"}),
                            pn.Column(self.curve_fig, sizing_mode="stretch_width", styles={"flex": "2 1 240px"}),
@@ -503,15 +504,17 @@ class BatchNormPage(Sectioned):
                     "regularizer with batches of a few dozen, but with tiny batches it swamps the signal.")),
             ]
         if name == "running-stats":
-            warmup = w.IntSlider.from_param(s.param.warmup, sizing_mode="stretch_width", min_width=220)
+            warmup = self.beside("warmup", w.IntSlider.from_param(s.param.warmup, sizing_mode="stretch_width",
+                                                                  min_width=220))
             if self.alone == name:
                 # alone, the mode switch would move nothing: it acts on sections 1 and 2
                 settings = pn.Column(warmup, sizing_mode="stretch_width", margin=0, max_width=520)
             else:
-                mode = pn.Column(control_label("BatchNorm mode"),
-                                 RadioButtonGroup.from_param(s.param.mode, options=MODE_OPTIONS, color="primary",
-                                                             variant="outline"),
-                                 margin=0)
+                mode = self.beside("mode", pn.Column(
+                    control_label("BatchNorm mode"),
+                    RadioButtonGroup.from_param(s.param.mode, options=MODE_OPTIONS, color="primary",
+                                                variant="outline"),
+                    margin=0))
                 settings = pn.FlexBox(mode, pn.Column(warmup, sizing_mode="stretch_width",
                                                       styles={"flex": "1 1 260px"}),
                                       sizing_mode="stretch_width", gap="0 16px", align_items="flex-end")

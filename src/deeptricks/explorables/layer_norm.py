@@ -410,14 +410,17 @@ class LayerNormPage(Sectioned):
                     "Example 1 is normalized in a batch made of the first *B* examples of 64. Batch norm's "
                     "statistics come from the batch, so its output changes with the company example 1 keeps; "
                     "layer norm's come from example 1 alone. **Try:** drag the batch size down to 2, then 1.")),
-                w.IntSlider.from_param(s.param.batch, sizing_mode="stretch_width", max_width=520),
+                self.beside("batch", w.IntSlider.from_param(s.param.batch, sizing_mode="stretch_width",
+                                                            max_width=520)),
                 self.shrink_note,
                 self.shrink,
                 self.shrink_text,
             ]
         if name == "depth":
-            depth = w.IntSlider.from_param(s.param.depth, sizing_mode="stretch_width", min_width=200)
-            gain = w.FloatSlider.from_param(s.param.gain, sizing_mode="stretch_width", min_width=200)
+            depth = self.beside("depth", w.IntSlider.from_param(s.param.depth, sizing_mode="stretch_width",
+                                                                min_width=200))
+            gain = self.beside("gain", w.FloatSlider.from_param(s.param.gain, sizing_mode="stretch_width",
+                                                                min_width=200))
             return [
                 PageOnly(caption(
                     "The same kind of 256-unit ReLU stack as on the batch-norm page, run on 512 inputs with "

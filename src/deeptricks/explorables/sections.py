@@ -99,10 +99,18 @@ class Sectioned:
         in a view costs what that view's figures cost."""
         return self.alone is None or self.alone == name
 
+    def beside(self, name: str, control):
+        """``control``, drawn beside its figure rather than in the sidebar, for state parameter
+        ``name``: registered so that a teacher's ``hide=`` and ``lock=`` reach it too."""
+        self.__dict__.setdefault("_beside", {})[name] = control
+        return control
+
     def teacher_note(self, controls: dict) -> pn.pane.Alert:
-        """Apply the link's ``hide=`` and ``lock=`` (:mod:`deeptricks.ui.teacher`) to ``controls``;
+        """Apply the link's ``hide=`` and ``lock=`` (:mod:`deeptricks.ui.teacher`) to ``controls``
+        and to the controls drawn beside the figures (:meth:`beside`; build the sections first);
         the alert lists names the page does not have."""
-        return teacher.note(controls, self.URL_PARAMS, hide=query_value("hide"), lock=query_value("lock"))
+        return teacher.note({**self.__dict__.get("_beside", {}), **controls}, self.URL_PARAMS,
+                            hide=query_value("hide"), lock=query_value("lock"))
 
     def page_notes(self) -> list:
         """Notes above the main area besides the link's (none by default)."""
@@ -172,6 +180,7 @@ class Sectioned:
         self.alone = name
         self.prepare_view(name)
         controls = self.controls_by_name()
+        section = self.section(name)                 # before the link's hide=/lock=: it may draw controls
         teacher_alert = self.teacher_note(controls)
         self._view_controls = {c: controls[c] for c in v.controls}
         shown = list(self._view_controls.values())
@@ -188,7 +197,7 @@ class Sectioned:
 
             follow()
             self.state.param.watch(follow, list(self.URL_PARAMS))
-        return view_template(v, shown, self.section(name), footer=footer,
+        return view_template(v, shown, section, footer=footer,
                              notes=[sync, teacher_alert, *self.page_notes()], name=tag)
 
     def prepare_view(self, name: str) -> None:
