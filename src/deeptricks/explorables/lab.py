@@ -951,7 +951,8 @@ class LabPage(Sectioned):
             caption("The sweep trains net A's settings afresh with 0, 20, … 100% of the training labels "
                     "replaced by random ones. A big enough net fits every training label whatever the "
                     "fraction, so training accuracy alone says nothing about what it learned: the test "
-                    "accuracy falls towards a coin toss, and fitting takes longer (Zhang et al., 2017)."),
+                    "accuracy falls towards a coin toss, and random labels take far more steps to fit than "
+                    "true ones (Zhang et al., 2017)."),
         ]
 
     def _sync(self, location=None):

@@ -627,8 +627,9 @@ PRESETS: dict[str, Preset] = {p.key: p for p in (
         "still gets every training label right, fitting the random ones point by point, while its test "
         "accuracy is far below what the true labels give. Then press *Sweep the fraction*: the same net "
         "trained afresh with 0 to 100% random labels. Training accuracy reaches 100% at every fraction, "
-        "test accuracy falls towards a coin toss, and fitting takes longer the more labels are random "
-        "(Zhang et al., 2017, Fig. 1, on points in the plane).",
+        "test accuracy falls towards a coin toss, and fitting random labels takes about ten times the "
+        "steps true ones take (Zhang et al., 2017, Fig. 1, on points in the plane; on 60 points the "
+        "steps wobble from one fraction to the next).",
         a=dict(dataset="moons", n_train=60, noise=0.1, corrupt=0.5, depth=2, width=128, activation="relu",
                norm="none", residual=False, dropout=0.0, optimizer="adam", lr=0.01, batch_size=64, seed=0),
         steps=1500),
