@@ -52,6 +52,8 @@ def variance_shift(net, X: np.ndarray) -> list[tuple[int, float]]:
     """
     if not (hasattr(net, "norms") and hasattr(net, "block_inputs")):
         raise TypeError(f"net must be a DeepNet (from build_net); got {type(net).__name__}")
+    if not any(isinstance(norm, BatchNorm) for norm in net.norms):
+        return []                                    # nothing to measure: no forward pass
     was_training = net.training
     net.eval()
     try:

@@ -280,6 +280,7 @@ class LabPage(Sectioned):
         # the label-corruption sweep: net A's settings trained afresh at each fraction of random labels
         self.sweep = None
         self._sweep_periodic = None
+        self._sweep_ticks = 0
         self.sweep_button = w.Button(label=SWEEP_LABEL, width=330)
         self.sweep_button.on_click(lambda e: self.toggle_sweep())
         self.sweep_acc = LayerLineChart(("train", "test"), name="lab-sweep-acc",
@@ -411,14 +412,13 @@ class LabPage(Sectioned):
         """Start a sweep of net A's current settings over SWEEP_FRACTIONS, or stop the one running.
         Outside a server it runs to the end at once (like the tests' headless runs)."""
         if self._sweep_running():
-            self._sweep_periodic.stop()
-            self.sweep_button.label = SWEEP_LABEL
+            self._stop_sweep()
             self._push_sweep(stopped=True)
             return
         self.sweep = CorruptionSweep(self.state.config_a())
+        self._sweep_ticks = 0
         if not self._in_server():
-            while not self.sweep.done:
-                self.sweep.advance()
+            self.sweep.finish()
             self._push_sweep()
             return
         if self._sweep_periodic is None:
@@ -430,15 +430,18 @@ class LabPage(Sectioned):
     def _sweep_running(self) -> bool:
         return self._sweep_periodic is not None and self._sweep_periodic.running
 
+    def _stop_sweep(self) -> None:
+        self._sweep_periodic.stop()
+        self.sweep_button.label = SWEEP_LABEL
+
     def _sweep_tick(self) -> None:
         if self.sweep is None or self.sweep.done or self._viewer_gone():
-            self._sweep_periodic.stop()
+            self._stop_sweep()
             return
         finished = self.sweep.advance(TRAIN_BUDGET / (2 if self.session.running else 1))
         if self.sweep.done:
-            self._sweep_periodic.stop()
-            self.sweep_button.label = SWEEP_LABEL
-        self._sweep_ticks = getattr(self, "_sweep_ticks", 0) + 1
+            self._stop_sweep()
+        self._sweep_ticks += 1
         if finished or self._sweep_ticks % 5 == 0:
             self._push_sweep()
 
@@ -618,7 +621,8 @@ class LabPage(Sectioned):
             if lesion:
                 t0 = time.perf_counter()
                 self._push_lesion()
-                self._push_shift()
+                if self.shows("variance-shift"):      # the full page, or that preset's view
+                    self._push_shift()
                 self._lesion_cost = time.perf_counter() - t0
             self._push_status()
             self.pacer.sent()

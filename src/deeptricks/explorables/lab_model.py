@@ -682,6 +682,12 @@ class CorruptionSweep:
             return None
         return self.fractions[len(self.points)], self.run.step_count if self.run is not None else 0
 
+    def finish(self) -> list[SweepPoint]:
+        """Train every fraction still to go, at once; the points."""
+        while not self.done:
+            self.advance()
+        return self.points
+
     def advance(self, budget: float = float("inf"), clock=time.perf_counter) -> bool:
         """Train until ``budget`` seconds have passed or a fraction finishes; ``True`` if one did."""
         t0 = clock()
@@ -702,10 +708,7 @@ class CorruptionSweep:
 
 def corruption_sweep(config: RunConfig, fractions=SWEEP_FRACTIONS, steps: int = SWEEP_STEPS) -> list[SweepPoint]:
     """The whole :class:`CorruptionSweep` at once (headless)."""
-    sweep = CorruptionSweep(config, fractions, steps)
-    while not sweep.done:
-        sweep.advance()
-    return sweep.points
+    return CorruptionSweep(config, fractions, steps).finish()
 
 
 def steps_to_loss(run: Run, threshold: float) -> int | None:
